@@ -1,0 +1,7 @@
+"""``python -m tinysense`` runs the ``tinysense`` command."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
