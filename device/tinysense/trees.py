@@ -27,7 +27,7 @@ MAX_TREES = 32768
 @micropython.viper
 def _run(m: ptr8, x: ptr16) -> int:
     # Walk every tree for sample x; classification: accumulate votes and return the
-    # first class with the most votes; regression: return the sum of leaf codes.
+    # predicted class index; regression: return the sum of leaf codes.
     w = ptr32(m)
     n_trees = w[0]
     n_classes = w[1]
@@ -126,15 +126,19 @@ def _run(m: ptr8, x: ptr16) -> int:
         t += 1
     if n_classes == 0:
         return total
-    best = 0
+    # argmax, first class wins ties as in numpy. Each leaf weight is within 1 of p * S, so an
+    # exact tie in scikit-learn's probabilities shows here as a difference below 2 * n_trees.
     top = votes[0]
     c = 1
     while c < n_classes:
         if votes[c] > top:
             top = votes[c]
-            best = c
         c += 1
-    return best
+    top = top - 2 * n_trees + 1
+    c = 0
+    while votes[c] < top:
+        c += 1
+    return c
 
 
 @micropython.viper

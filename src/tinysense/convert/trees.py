@@ -100,6 +100,11 @@ def from_sklearn(estimator, scaling: Int16Scaler | None = None) -> TreeEnsemble:
     out = TreeEnsemble(n_features, classes, [], None if scaling is None else (scaling.offset_, scaling.scale_))
     for est in trees:
         t = est.tree_
+        # The best splitter puts thresholds midway between two training values, so integer
+        # training data gives integer or half-integer thresholds; anything else means float
+        # features. The random splitter (extra trees) draws thresholds anywhere, so there the
+        # caller's word (no scaling: integer features) is all we have.
+        midpoints = getattr(est, "splitter", "best") == "best"
         left = t.children_left.astype(np.int64)
         right = t.children_right.astype(np.int64)
         feature = np.where(left >= 0, t.feature, -1).astype(np.int64)
@@ -107,7 +112,7 @@ def from_sklearn(estimator, scaling: Int16Scaler | None = None) -> TreeEnsemble:
         for i in np.nonzero(left >= 0)[0]:
             ti = float(t.threshold[i])
             if scaling is None:
-                if ti * 2 != np.floor(ti * 2):
+                if midpoints and ti * 2 != np.floor(ti * 2):
                     raise ValueError(
                         f"split threshold {ti!r} on feature {t.feature[i]} is not an integer or half-integer: "
                         "the model was trained on float features; pass scaling=Int16Scaler().fit(X_train)"
@@ -172,7 +177,7 @@ class _Packer:
             lo, hi = float(vals.min()), float(vals.max())
             self.value_offset = np.float32((lo + hi) / 2)
             step = (hi - lo) / (2 * INT16_MAX - 2)
-            self.value_step = np.float32(step if step > 0 else 1.0)
+            self.value_step = np.float32(step if step > 0 else max(abs(lo), 1.0) * 2.0**-20)
             self.wide = False
             self.W = 0
         else:
