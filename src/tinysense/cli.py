@@ -142,15 +142,23 @@ def cmd_convert(args) -> int:
                 raise UsageError("--scale-from applies to scikit-learn models, not emlearn CSV files")
             from .convert import emlearn_csv, trees
 
-            ensemble = emlearn_csv.load(model)
+            options = {"thresholds": args.thresholds} if args.thresholds else {}
+            ensemble = emlearn_csv.load(model, **options)
             trees.save_ensemble(ensemble, out)
         else:
+            if args.thresholds:
+                raise UsageError("--thresholds applies to emlearn CSV files only")
             import joblib
 
+            with open(model, "rb") as f:
+                if f.read(4) == b"TSMF":
+                    raise UsageError(f"{str(model)!r} is already a tinysense model file (see `{PROG} info`)")
             try:
                 estimator = joblib.load(model)
             except Exception as e:  # pickle/joblib raise many kinds for a file that is not theirs
-                raise UsageError(f"cannot load {str(model)!r} with joblib ({type(e).__name__}: {e})") from None
+                raise UsageError(
+                    f"cannot load {str(model)!r}: not a model saved with joblib.dump or pickle ({type(e).__name__})"
+                ) from None
             from . import convert
 
             if args.scale_from:
@@ -337,7 +345,8 @@ def build_parser(argv=None) -> argparse.ArgumentParser:
         "convert",
         help="convert a trained model into a tinysense model file",
         description="Convert a scikit-learn tree model saved with joblib/pickle (or an emlearn CSV "
-        "tree file, by its .csv extension) into a tinysense model file for the device.",
+        "tree file, by its .csv extension) into a tinysense model file for the device. Loading a "
+        "pickle runs code from it: convert only files you trust.",
         epilog="examples:\n  tinysense convert forest.joblib forest.tsm\n"
         "  tinysense convert forest.joblib forest.tsm --scale-from X_train.npy   (float features)\n"
         "  tinysense convert trees.csv trees.tsm",
@@ -348,6 +357,9 @@ def build_parser(argv=None) -> argparse.ArgumentParser:
     p.add_argument("--scale-from", metavar="X.npy",
                    help="training features (.npy, 2-D float): store a per-feature int16 scaling fitted on "
                    "them, for models trained on float features")
+    p.add_argument("--thresholds", choices=("emlearn", "sklearn"),
+                   help="emlearn CSV only: decide int16 inputs as emlearn does (default) or as the "
+                   "original scikit-learn model did")
     p.set_defaults(func=cmd_convert)
 
     p = sub.add_parser(
