@@ -152,8 +152,28 @@ def _varint(v: int) -> bytes:
     return bytes(reversed(groups))
 
 
-def _zigzag(v: int) -> int:
-    return (v << 1) if v >= 0 else ((-v << 1) - 1)
+def _threshold(t: int) -> bytes:
+    """A split threshold as 1 to 3 bytes: ``t + 64`` (7 bits) for -64..63, ``t + 8192`` as a
+    14-bit varint for -8192..8191, else ``t + 32768`` in 21 bits (last byte taken whole)."""
+    if -64 <= t <= 63:
+        return bytes([t + 64])
+    if -8192 <= t <= 8191:
+        u = t + 8192
+        return bytes([0x80 | (u >> 7), u & 0x7F])
+    if not INT16_MIN <= t <= INT16_MAX:
+        raise ValueError(f"threshold {t} outside int16")
+    u = t + 32768
+    return bytes([0x80 | (u >> 14), 0x80 | ((u >> 7) & 0x7F), u & 0x7F])
+
+
+def _max_depth(tree: Tree) -> int:
+    depth, stack = 0, [(0, 0)]
+    while stack:
+        i, d = stack.pop()
+        if tree.left[i] >= 0:
+            depth = max(depth, d + 1)
+            stack += [(tree.left[i], d + 1), (tree.right[i], d + 1)]
+    return depth
 
 
 def _quantize_distribution(p: np.ndarray, S: int) -> np.ndarray:
@@ -226,7 +246,7 @@ class _Packer:
             out = bytearray([head])
             if f >= 63:
                 out += _varint(f)
-            out += _varint(_zigzag(int(thr[i])))
+            out += _threshold(int(thr[i]))
             if ll:
                 out += _varint(self.leaf_ref(tree.value[lc]))
             if rl:
@@ -243,7 +263,7 @@ class _Packer:
         root = resolve(0)
         if left[root] < 0:  # a single leaf: a split whose both branches reach it
             r = _varint(self.leaf_ref(tree.value[root]))
-            return bytes([0xC0]) + _varint(0) + r + r
+            return bytes([0xC0]) + _threshold(0) + r + r
         limit = sys.getrecursionlimit()
         sys.setrecursionlimit(max(limit, 10000))
         try:
@@ -291,7 +311,8 @@ def pack(ens: TreeEnsemble) -> tuple[list[int], list[tuple[str, str, np.ndarray]
     for s in streams:
         blob += s
     blob += b"\0" * (scratch_off - end)
-    fields = [ens.n_features, ens.n_classes, n_trees, count_nodes(ens), flags, 4 * n_acc]
+    max_depth = max(1, max(_max_depth(t) for t in ens.trees))
+    fields = [ens.n_features, ens.n_classes, n_trees, count_nodes(ens), flags, 4 * n_acc, max_depth]
     sections = [("tree", "B", np.frombuffer(bytes(blob), dtype=np.uint8))]
     if ens.is_classifier:
         if all(isinstance(c, int) for c in ens.classes):
