@@ -75,8 +75,12 @@ class Settings:
     test_size: float = 0.25
     split_seed: int = 42
     """Seed of the train/test split."""
-    repeats: int = 25
-    """Timed passes over the whole test split; the median pass is reported."""
+    repeats: int = 20
+    """Timed passes over the whole test split per row and round (at least); the median is reported."""
+    min_ms: int = 300
+    """Per row and round, keep making passes until this much time has gone by."""
+    rounds: int = 3
+    """Rounds over all rows (interleaved), so a busy machine slows every row alike."""
     heapsize: str = "64M"
     """MicroPython heap for every row (m2cgen's generated code needs a large one)."""
     peers: tuple = PEERS
@@ -273,9 +277,9 @@ def _compile_mpy(source: Path, target_dir: Path) -> Path:
 # Device runs
 
 
-def run_device(kind: str, model: str, testdata: Path, repeats: int, libdirs, heapsize: str) -> dict:
+def run_device(kind: str, model, testdata: Path, repeats: int, libdirs, heapsize: str, min_ms: int = 0) -> dict:
     """Run the device script once and return its parsed ``RESULT`` line."""
-    proc = unixport.run(DEVICE_SCRIPT, [kind, str(model), str(testdata), str(repeats)],
+    proc = unixport.run(DEVICE_SCRIPT, [kind, str(model), str(testdata), str(repeats), str(min_ms)],
                         libdirs=list(libdirs), heapsize=heapsize, timeout=1800)
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
@@ -286,87 +290,119 @@ def run_device(kind: str, model: str, testdata: Path, repeats: int, libdirs, hea
     )
 
 
+@dataclass
+class Job:
+    """One table row: what the device script loads, from where, and what it must agree with."""
+
+    key: str
+    kind: str
+    model: str
+    libdir: Path
+    suffix: str
+    reference_predictions: np.ndarray
+    extra: dict
+    results: list = field(default_factory=list)
+
+
 def _tinysense_code_files(modules, libdir: Path, suffix: str) -> dict:
     files = {}
     for name in modules:
         rel = Path(*name.split("."))
         for cand in (libdir / rel.with_suffix(suffix), libdir / rel / f"__init__{suffix}"):
             if cand.is_file():
-                files[str(cand.relative_to(libdir))] = cand.stat().st_size
+                files[str(cand.relative_to(libdir).as_posix())] = cand.stat().st_size
                 break
     return files
 
 
-def _row(key: str, device: dict, reference_pred, **extra) -> dict:
-    pred = np.asarray(device["predictions"])
-    row = {
-        "key": key,
-        "label": _LABELS.get(key, key),
-        "us_per_inference": device["us_per_inference"],
-        "us_per_inference_min": device["pass_us_min"] / device["n_rows"],
-        "accuracy": device["accuracy"],
-        "correct": device["correct"],
-        "n_test": device["n_rows"],
-        "agree_with_host": int(np.sum(pred == np.asarray(reference_pred))),
-        "ram": device["ram_total"],
-        "ram_code": device["ram_code"],
-        "repeats": device["repeats"],
-        "loaded_from": Path(device["origin"]).name,
-    }
-    row.update(extra)
-    return row
-
-
-def measure_tinysense(prep: Prepared, device_dir: Path = DEVICE_DIR, progress=_stderr) -> list[dict]:
+def tinysense_jobs(prep: Prepared, device_dir: Path = DEVICE_DIR, progress=_stderr) -> list[Job]:
     """Rows for tinysense with ``.py`` sources and with the x64 ``.mpy`` build."""
     if prep.model_path is None:
         convert_model(prep, progress)
-    s = prep.settings
     mpy_dir = prep.workdir / "tinysense-x64"
+    progress("  compiling the device library for x64 (tinysense.build) ...")
     tsbuild.build("x64", mpy_dir, src_dir=device_dir)
-    rows = []
-    for variant, libdir, suffix in (("py", Path(device_dir), ".py"), ("mpy", mpy_dir, ".mpy")):
-        key = f"tinysense-{variant}"
-        progress(f"  running {_LABELS[key]} on MicroPython ({s.repeats} passes) ...")
-        dev = run_device("tinysense", prep.model_path, prep.testdata_path, s.repeats, [libdir], s.heapsize)
-        if not dev["origin"].endswith(suffix):
-            raise RuntimeError(f"{key}: tinysense.trees was loaded from {dev['origin']}, expected a {suffix} file")
-        code = _tinysense_code_files(dev["modules"], libdir, suffix)
-        rows.append(_row(key, dev, prep.sklearn_predictions,
-                         flash_model=prep.model_bytes, flash_code=sum(code.values()),
-                         flash=prep.model_bytes + sum(code.values()), code_files=code,
-                         reference="scikit-learn"))
-    return rows
+    return [
+        Job(f"tinysense-{variant}", "tinysense", str(prep.model_path), Path(libdir), suffix,
+            prep.sklearn_predictions, {"reference": "scikit-learn", "flash_model": prep.model_bytes})
+        for variant, libdir, suffix in (("py", device_dir, ".py"), ("mpy", mpy_dir, ".mpy"))
+    ]
 
 
-def measure_peer(prep: Prepared, peer: str, progress=_stderr) -> list[dict]:
+def peer_jobs(prep: Prepared, peer: str, progress=_stderr) -> list[Job]:
     """Rows for one peer's generated code, as ``.py`` and as compiled ``.mpy``."""
-    s = prep.settings
     folder = prep.workdir / peer
     py_dir, mpy_dir = folder / "py", folder / "mpy"
     for d in (py_dir, mpy_dir):
         if d.exists():
             shutil.rmtree(d)
         d.mkdir(parents=True)
-    progress(f"  generating {peer} code ...")
+    progress(f"  generating {peer} code and compiling it with mpy-cross ...")
     gen = {"everywhereml": generate_everywhereml, "m2cgen": generate_m2cgen}[peer](prep, py_dir)
     mpy = _compile_mpy(gen["py"], mpy_dir)
-    sizes = {"py": gen["py"].stat().st_size, "mpy": mpy.stat().st_size}
-    host_acc = float(np.mean(gen["host_predictions"] == prep.y_test))
-    sk_acc = float(np.mean(gen["sklearn_predictions"] == prep.y_test))
-    rows = []
-    for variant, libdir in (("py", py_dir), ("mpy", mpy_dir)):
-        key = f"{peer}-{variant}"
-        progress(f"  running {_LABELS[key]} on MicroPython ({s.repeats} passes) ...")
-        dev = run_device(peer, gen["module"], prep.testdata_path, s.repeats, [libdir], s.heapsize)
-        if not dev["origin"].endswith("." + variant):
-            raise RuntimeError(f"{key}: {gen['module']} was loaded from {dev['origin']}, expected a .{variant} file")
-        rows.append(_row(key, dev, gen["host_predictions"],
-                         flash=sizes[variant], flash_py=sizes["py"], flash_mpy=sizes["mpy"],
-                         host_accuracy=host_acc, peer_sklearn_accuracy=sk_acc,
-                         identical_training=bool(gen["identical_training"]),
-                         reference=f"{peer} code run by CPython"))
-    return rows
+    sizes = {".py": gen["py"].stat().st_size, ".mpy": mpy.stat().st_size}
+    extra = {
+        "reference": f"{peer} code run by CPython",
+        "flash_py": sizes[".py"],
+        "flash_mpy": sizes[".mpy"],
+        "host_accuracy": float(np.mean(gen["host_predictions"] == prep.y_test)),
+        "peer_sklearn_accuracy": float(np.mean(gen["sklearn_predictions"] == prep.y_test)),
+        "identical_training": bool(gen["identical_training"]),
+    }
+    return [
+        Job(f"{peer}-{variant}", peer, gen["module"], libdir, "." + variant, gen["host_predictions"],
+            dict(extra, flash=sizes["." + variant]))
+        for variant, libdir in (("py", py_dir), ("mpy", mpy_dir))
+    ]
+
+
+def run_jobs(jobs: list[Job], prep: Prepared, progress=_stderr) -> None:
+    """Measure every job ``settings.rounds`` times, the rows interleaved round by round.
+
+    Interleaving spreads the load of a busy machine over all rows instead of hitting one.
+    """
+    s = prep.settings
+    for r in range(s.rounds):
+        tag = f"round {r + 1}/{s.rounds}: " if s.rounds > 1 else ""
+        for job in jobs:
+            progress(f"  {tag}{_LABELS.get(job.key, job.key)} ...")
+            dev = run_device(job.kind, job.model, prep.testdata_path, s.repeats, [job.libdir], s.heapsize, s.min_ms)
+            if not dev["origin"].endswith(job.suffix):
+                raise RuntimeError(f"{job.key}: the model code was loaded from {dev['origin']}, "
+                                   f"expected a {job.suffix} file")
+            if job.results and dev["predictions"] != job.results[0]["predictions"]:
+                raise RuntimeError(f"{job.key}: predictions changed between rounds")
+            job.results.append(dev)
+
+
+def job_row(job: Job) -> dict:
+    """The table row of a measured job: medians over all passes of all rounds."""
+    first = job.results[0]
+    n = first["n_rows"]
+    passes = [t for dev in job.results for t in dev["pass_us"]]
+    pred = np.asarray(first["predictions"])
+    row = {
+        "key": job.key,
+        "label": _LABELS.get(job.key, job.key),
+        "us_per_inference": float(np.median(passes)) / n,
+        "us_per_inference_min": float(np.min(passes)) / n,
+        "us_per_inference_rounds": [dev["us_per_inference"] for dev in job.results],
+        "passes": len(passes),
+        "us_per_inference_fresh_input": float(np.median([dev["fresh_input_us_median"] for dev in job.results])),
+        "accuracy": first["accuracy"],
+        "correct": first["correct"],
+        "n_test": n,
+        "agree_with_host": int(np.sum(pred == np.asarray(job.reference_predictions))),
+        "ram": first["ram_total"],
+        "ram_code": first["ram_code"],
+        "ram_model": first["ram_total"] - first["ram_code"],
+        "loaded_from": Path(first["origin"]).name,
+    }
+    row.update(job.extra)
+    if job.kind == "tinysense":
+        code = _tinysense_code_files(first["modules"], job.libdir, job.suffix)
+        row.update(flash_code=sum(code.values()), code_files=code, flash=row["flash_model"] + sum(code.values()))
+    return row
 
 
 # ---------------------------------------------------------------------------------------------
@@ -375,7 +411,7 @@ def measure_peer(prep: Prepared, peer: str, progress=_stderr) -> list[dict]:
 
 def _device_info() -> dict:
     try:
-        proc = unixport.run(DEVICE_SCRIPT.parent / "bench_info.py", heapsize=None, timeout=60)
+        proc = unixport.run(DEVICE_SCRIPT.parent / "bench_info.py", timeout=60)
         for line in proc.stdout.splitlines():
             if line.startswith("INFO "):
                 return json.loads(line[5:])
@@ -393,12 +429,16 @@ def run_benchmark(settings: Settings, out_dir: Path, *, prep: Prepared | None = 
     if prep is None:
         progress("[bench] training the reference forest ...")
         prep = prepare(settings, out_dir / "bench_trees_files", progress)
-    rows = []
-    progress("[bench] tinysense ...")
-    rows += measure_tinysense(prep, device_dir, progress)
+    else:
+        prep.settings = settings
+    progress("[bench] preparing the implementations ...")
+    jobs = tinysense_jobs(prep, device_dir, progress)
     for peer in settings.peers:
-        progress(f"[bench] {peer} ...")
-        rows += measure_peer(prep, peer, progress)
+        jobs += peer_jobs(prep, peer, progress)
+    progress(f"[bench] measuring on MicroPython: {len(jobs)} rows, >= {settings.repeats} passes and "
+             f">= {settings.min_ms} ms each" + (f", {settings.rounds} rounds" if settings.rounds > 1 else ""))
+    run_jobs(jobs, prep, progress)
+    rows = [job_row(job) for job in jobs]
     results = {
         "benchmark": "trees",
         "settings": asdict(settings) | {"peers": list(settings.peers)},
@@ -492,7 +532,8 @@ def markdown_table(results: dict) -> str:
     by_key = _rows_by_key(results)
     ref = by_key.get(REFERENCE_ROW)
     lines = [
-        "| implementation | µs / inference | time vs tinysense .mpy | accuracy (device) | RAM of loaded model | flash |",
+        "| implementation | µs / inference | time vs tinysense .mpy | accuracy (device) | RAM of loaded model | "
+        "flash |",
         "|---|---:|---:|---:|---:|---|",
     ]
     for r in rows:
@@ -503,7 +544,10 @@ def markdown_table(results: dict) -> str:
         else:
             flash = f"{_kb(r['flash'])} (.{r['key'].rsplit('-', 1)[1]})"
         acc = f"{r['accuracy']:.2%} ({r['correct']}/{r['n_test']})"
-        lines.append(f"| {r['label']} | {_us(r['us_per_inference'])} | {ratio} | {acc} | {_kb(r['ram'])} | {flash} |")
+        ram = _kb(r["ram"])
+        if r["key"].startswith("tinysense"):
+            ram += f" ({_kb(r['ram_model'])} model + {_kb(r['ram_code'])} code)"
+        lines.append(f"| {r['label']} | {_us(r['us_per_inference'])} | {ratio} | {acc} | {ram} | {flash} |")
     sk = results["sklearn"]
     n_test = results["dataset"]["n_test"]
     lines.append(f"| scikit-learn {sk['version']} (CPython, reference) | – | – | {sk['accuracy']:.2%} "
@@ -544,12 +588,27 @@ def report_markdown(results: dict) -> str:
         f"RandomForestClassifier(n_estimators={s['n_estimators']}, max_leaf_nodes={s['max_leaf_nodes']}, "
         f"random_state={s['random_state']}) on sklearn digits ({d['n_train']} train / {d['n_test']} test, "
         f"split seed {s['split_seed']}). {mp_text}, `-X heapsize={s['heapsize']}` for every row; "
-        f"median of {s['repeats']} passes over the test split, timed with `time.ticks_us` on the device. "
-        f"RAM: `gc.mem_alloc()` growth over import + load. Flash: model file + code for tinysense, "
-        f"the generated module for the peers.\n\n"
+        f"time: median over passes of the whole test split timed with `time.ticks_us` on the device "
+        f"(per row and round >= {s['repeats']} passes and >= {s['min_ms']} ms; {s['rounds']} round(s), rows "
+        f"interleaved). Accuracy: computed on the device. RAM: `gc.mem_alloc()` growth over import + load "
+        f"(tinysense: model + the bytecode of its modules; viper machine code lives outside the heap on "
+        f"the unix port). Flash: model file + code of the imported modules for tinysense, the generated "
+        f"module for the peers.\n\n"
     )
-    return (head + markdown_table(results) + "\nTargets:\n\n" + targets_text(results)
+    return (head + markdown_table(results) + "\n" + notes_text(results) + "\nTargets:\n\n" + targets_text(results)
             + "\nDevice vs host, per test sample:\n\n" + checks_text(results))
+
+
+def notes_text(results: dict) -> str:
+    """How the input was fed, and what a new input array per call costs."""
+    rows = _rows_by_key(results)
+    text = ("Every implementation gets each test row copied into one reused `array('h')` input buffer, as a "
+            "sensor loop fills it; the copy is inside the timing for every row.")
+    ref = rows.get(REFERENCE_ROW)
+    if ref:
+        text += (f" With a new array object on every call instead, tinysense validates the input each time: "
+                 f"{_us(ref['us_per_inference_fresh_input'])} µs per inference (x64 .mpy).")
+    return text + "\n"
 
 
 def plot_chart(results: dict, path: Path) -> None:
@@ -618,11 +677,19 @@ def write_outputs(results: dict, out_dir: Path, plot: bool = True) -> dict:
 
 def add_arguments(parser) -> None:
     """Arguments of ``tinysense bench`` (``parser`` is the sub-parser of ``bench``)."""
-    parser.add_argument("benchmark", choices=BENCHMARKS, help="which benchmark to run")
+    # `tinysense bench` may hand over its own parser (then the benchmark is a positional choice) or
+    # the parser of a `bench trees` sub-command it made itself (then the name is already given).
+    if parser.prog.split()[-1] not in BENCHMARKS:
+        parser.add_argument("benchmark", nargs="?", choices=BENCHMARKS, default=BENCHMARKS[0],
+                            help=f"which benchmark to run (default: {BENCHMARKS[0]})")
     d = Settings()
     parser.add_argument("-o", "--out-dir", default="out", help="folder for bench_trees.md/.json/.png (default: out)")
     parser.add_argument("-r", "--repeats", type=int, default=d.repeats,
-                        help=f"timed passes over the test split; the median is reported (default: {d.repeats})")
+                        help=f"timed passes over the test split per row and round, at least (default: {d.repeats})")
+    parser.add_argument("--min-ms", type=int, default=d.min_ms,
+                        help=f"per row and round, make passes for at least this long (default: {d.min_ms})")
+    parser.add_argument("--rounds", type=int, default=d.rounds,
+                        help=f"rounds over all rows, interleaved; medians are over all passes (default: {d.rounds})")
     parser.add_argument("--n-estimators", type=int, default=d.n_estimators, help="trees in the forest (default: 10)")
     parser.add_argument("--max-leaf-nodes", type=int, default=d.max_leaf_nodes, help="leaves per tree (default: 100)")
     parser.add_argument("--seed", type=int, default=d.random_state, help="random_state of forest and split (default: 42)")
@@ -637,11 +704,14 @@ def settings_from_args(args) -> Settings:
     unknown = [p for p in peers if p not in PEERS]
     if unknown:
         raise ValueError(f"unknown peer(s) {', '.join(unknown)}; expected some of {', '.join(PEERS)}")
-    if args.repeats < 1:
-        raise ValueError(f"--repeats must be at least 1, got {args.repeats}")
+    for name in ("repeats", "rounds"):
+        if getattr(args, name) < 1:
+            raise ValueError(f"--{name} must be at least 1, got {getattr(args, name)}")
+    if args.min_ms < 0:
+        raise ValueError(f"--min-ms must be >= 0, got {args.min_ms}")
     return Settings(n_estimators=args.n_estimators, max_leaf_nodes=args.max_leaf_nodes, random_state=args.seed,
-                    split_seed=args.seed, repeats=args.repeats, heapsize=args.heapsize, peers=peers,
-                    plot=not args.no_plot)
+                    split_seed=args.seed, repeats=args.repeats, min_ms=args.min_ms, rounds=args.rounds,
+                    heapsize=args.heapsize, peers=peers, plot=not args.no_plot)
 
 
 def print_report(results: dict, out_dir: Path | None = None, file=None) -> None:
@@ -660,11 +730,16 @@ def print_report(results: dict, out_dir: Path | None = None, file=None) -> None:
 
 def run(args) -> int:
     """``tinysense bench trees``: run the benchmark, print the table and write the reports."""
-    if args.benchmark != "trees":
-        raise ValueError(f"unknown benchmark {args.benchmark!r}")
-    settings = settings_from_args(args)
-    _stderr(f"tinysense bench trees: {len(settings.peers) * 2 + 2} rows, {settings.repeats} passes each "
-            f"(this takes a minute or two)")
+    name = getattr(args, "benchmark", None) or getattr(args, "target", None) or BENCHMARKS[0]
+    if name != "trees":
+        raise ValueError(f"unknown benchmark {name!r}; expected one of {', '.join(BENCHMARKS)}")
+    try:
+        settings = settings_from_args(args)
+    except ValueError as e:
+        _stderr(f"tinysense bench: {e}")
+        return 2
+    _stderr(f"tinysense bench trees: {len(settings.peers) * 2 + 2} rows on the MicroPython unix port "
+            f"(this takes a minute or so)")
     results = run_benchmark(settings, Path(args.out_dir))
     print_report(results, args.out_dir)
     return 0
