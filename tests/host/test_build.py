@@ -171,3 +171,35 @@ def test_rebuild_drops_stale_modules(tmp_path):
     built = tsbuild.build("x64", tmp_path / "out", src)
     assert [m.name for m in built] == ["tinysense.__init__"]
     assert not (tmp_path / "out" / "tinysense" / "old.mpy").exists()
+
+
+def test_install_doc_arch_table_matches_mpy_cross():
+    """docs/install.md tells users which ``_mpy >> 10`` code means which ``--arch``; keep it true."""
+    import re
+
+    from tinysense.paths import ROOT
+
+    rows = re.findall(r"^\| `([a-z0-9]+)`(?: / `([a-z0-9]+)`)? \| (\d+)(?: / (\d+))? \|", (ROOT / "docs" / "install.md").read_text(), re.M)
+    assert rows, "arch table not found in docs/install.md"
+    seen = set()
+    for a1, a2, c1, c2 in rows:
+        for arch, code in ((a1, c1), (a2, c2)):
+            if arch:
+                assert ARCH_CODES[arch] == int(code), f"docs/install.md: {arch} is code {ARCH_CODES[arch]}, not {code}"
+                seen.add(arch)
+    assert set(tsbuild.ARCHS) <= seen, f"docs/install.md lacks {set(tsbuild.ARCHS) - seen}"
+
+
+def test_install_doc_arch_snippet_runs(tmp_path):
+    """The "find your board's architecture" snippet in docs/install.md, run on the unix port."""
+    import re
+
+    from tinysense.paths import ROOT
+
+    text = (ROOT / "docs" / "install.md").read_text()
+    section = text[text.index("### Find your board's architecture"):]
+    snippet = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    script = tmp_path / "arch.py"
+    script.write_text(snippet)
+    proc = unixport.run(script, cwd=tmp_path, timeout=60, check=True)
+    assert proc.stdout.strip() == "mpy v6.3, arch x64"

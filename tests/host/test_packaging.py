@@ -338,3 +338,15 @@ def test_github_url_resolution():
     assert rewrite(f"{base}/{first}", "v0.1.0") == (
         f"https://raw.githubusercontent.com/tinysense/tinysense/v0.1.0/device/{first}"
     )
+
+
+def test_firmware_manifest_freezes_the_package():
+    """``device/manifest.py`` (for freezing into firmware) names the package and the current version."""
+    calls = {}
+    namespace = {
+        "metadata": lambda **kw: calls.setdefault("metadata", kw),
+        "package": lambda path, **kw: calls.setdefault("package", []).append(path),
+    }
+    exec(compile((DEVICE_DIR / "manifest.py").read_text(), "manifest.py", "exec"), namespace)
+    assert calls["package"] == ["tinysense"]
+    assert calls["metadata"]["version"] == packaging.device_version()
