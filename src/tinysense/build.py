@@ -71,6 +71,8 @@ def build(arch: str, out_dir: Path, src_dir: Path | None = None) -> list[BuiltMo
     """
     base = Path(src_dir) if src_dir else check_device_dir()
     out_dir = Path(out_dir)
+    if out_dir.resolve() == base.resolve():
+        raise ValueError(f"output folder {out_dir} is the source folder; building there would delete the sources")
     if (out_dir / "tinysense").exists():
         shutil.rmtree(out_dir / "tinysense")
     built = []

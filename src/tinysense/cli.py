@@ -307,7 +307,10 @@ def _add_plugin(subparsers, verb: str, load: bool, sub_verb: str | None = None):
 def _run_plugin(args) -> int:
     if args.plugin is None:
         return _fail(args.plugin_error or f"`{PROG} {args.verb}` is not available", 1)
-    result = args.plugin.run(args)
+    try:
+        result = args.plugin.run(args)
+    except ValueError as e:  # the plugins' convention for a bad option value
+        raise UsageError(str(e)) from None
     return int(result or 0)
 
 

@@ -203,3 +203,12 @@ def test_install_doc_arch_snippet_runs(tmp_path):
     script.write_text(snippet)
     proc = unixport.run(script, cwd=tmp_path, timeout=60, check=True)
     assert proc.stdout.strip() == "mpy v6.3, arch x64"
+
+
+def test_build_refuses_to_overwrite_the_sources(tmp_path):
+    src = tmp_path / "src"
+    (src / "tinysense").mkdir(parents=True)
+    (src / "tinysense" / "__init__.py").write_text("")
+    with pytest.raises(ValueError, match="source folder"):
+        tsbuild.build("x64", src, src)
+    assert (src / "tinysense" / "__init__.py").is_file()

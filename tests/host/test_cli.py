@@ -204,8 +204,14 @@ def test_info_rejects_bad_files(damage, digits_forest, tmp_path, capsys):
 
 
 # ---------------------------------------------------------------- package
-def test_package_check_passes_on_committed_tree(capsys):
+def test_package_verb_delegates(monkeypatch):
+    import tinysense.packaging
+
+    seen = []
+    monkeypatch.setattr(tinysense.packaging, "main", lambda argv: seen.append(argv) or 0)
     assert main(["package", "--check"]) == 0
+    assert main(["package"]) == 0
+    assert seen == [["--check"], []]
 
 
 # ---------------------------------------------------------------- bench / demo delegation
@@ -241,6 +247,18 @@ def test_demo_delegates(fake_plugin):
     make("demo")
     assert main(["demo", "--repeat", "2"]) == 0
     assert calls == [("demo", 2)]
+
+
+def test_plugin_value_error_is_one_line(fake_plugin, monkeypatch, capsys):
+    make, _ = fake_plugin
+    make("demo")
+
+    def run(args):
+        raise ValueError("--repeat must be at least 1, got 0")
+
+    monkeypatch.setattr(sys.modules["tinysense.demo"], "run", run)
+    assert main(["demo", "--repeat", "0"]) == 2
+    assert "--repeat must be at least 1" in one_error_line(capsys.readouterr().err)
 
 
 def test_plugin_options_are_validated(fake_plugin, capsys):
