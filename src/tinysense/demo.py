@@ -87,7 +87,7 @@ def run(args) -> int:
     show = [0, 1, 2, 3]
     _say()
     _say(_digit_art([prep.X_test[i] for i in show],
-                    [f"device {pred[i]} / true {prep.y_test[i]}" for i in show]))
+                    [f"-> {pred[i]} (true {prep.y_test[i]})" for i in show]))
     _say()
     _indent(f"device accuracy:       {dev['accuracy']:.2%} ({dev['correct']}/{n_test})")
     _indent(f"scikit-learn accuracy: {prep.sklearn_accuracy:.2%} ({sk_correct}/{n_test})")
