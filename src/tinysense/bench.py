@@ -486,13 +486,19 @@ def evaluate_targets(results: dict) -> list[dict]:
         vals = [rows[k][field_] for k in (f"{peer}-py", f"{peer}-mpy") if k in rows]
         return min(vals) if vals else None
 
+    # Speed is judged twice: by the median pass and by the best pass. On a busy machine a long pass
+    # (a slow model) is more often interrupted than a short one, which flatters the fast model's
+    # median ratio; the best passes are nearly free of that. A target passes only if both meet it.
     for peer, goal in (("everywhereml", TARGETS["speed_vs_everywhereml"]), ("m2cgen", TARGETS["speed_vs_m2cgen"])):
         peer_us = best(peer, "us_per_inference")
         if peer_us is None:
             continue
         ratio = peer_us / ref["us_per_inference"]
-        out.append({"name": f"speed vs {peer}", "goal": goal, "measured": ratio, "ok": ratio >= goal,
-                    "text": f"tinysense is {ratio:.1f}x faster than {peer} (goal >= {goal:g}x)"})
+        ratio_best = best(peer, "us_per_inference_min") / ref["us_per_inference_min"]
+        out.append({"name": f"speed vs {peer}", "goal": goal, "measured": ratio, "measured_best_pass": ratio_best,
+                    "ok": min(ratio, ratio_best) >= goal,
+                    "text": f"tinysense is {ratio:.1f}x faster than {peer} by the median pass, {ratio_best:.1f}x "
+                            f"by the best pass (goal >= {goal:g}x)"})
     if "everywhereml-mpy" in rows:
         peer_flash = rows["everywhereml-mpy"]["flash"]
         frac = ref["flash"] / peer_flash
@@ -532,9 +538,9 @@ def markdown_table(results: dict) -> str:
     by_key = _rows_by_key(results)
     ref = by_key.get(REFERENCE_ROW)
     lines = [
-        "| implementation | µs / inference | time vs tinysense .mpy | accuracy (device) | RAM of loaded model | "
-        "flash |",
-        "|---|---:|---:|---:|---:|---|",
+        "| implementation | µs / inference | best pass | time vs tinysense .mpy | accuracy (device) | "
+        "RAM of loaded model | flash |",
+        "|---|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
         ratio = f"{r['us_per_inference'] / ref['us_per_inference']:.1f}x" if ref else "–"
@@ -547,10 +553,11 @@ def markdown_table(results: dict) -> str:
         ram = _kb(r["ram"])
         if r["key"].startswith("tinysense"):
             ram += f" ({_kb(r['ram_model'])} model + {_kb(r['ram_code'])} code)"
-        lines.append(f"| {r['label']} | {_us(r['us_per_inference'])} | {ratio} | {acc} | {ram} | {flash} |")
+        lines.append(f"| {r['label']} | {_us(r['us_per_inference'])} | {_us(r['us_per_inference_min'])} | {ratio} "
+                     f"| {acc} | {ram} | {flash} |")
     sk = results["sklearn"]
     n_test = results["dataset"]["n_test"]
-    lines.append(f"| scikit-learn {sk['version']} (CPython, reference) | – | – | {sk['accuracy']:.2%} "
+    lines.append(f"| scikit-learn {sk['version']} (CPython, reference) | – | – | – | {sk['accuracy']:.2%} "
                  f"({sk['correct']}/{n_test}) | – | – |")
     return "\n".join(lines) + "\n"
 
@@ -588,9 +595,9 @@ def report_markdown(results: dict) -> str:
         f"RandomForestClassifier(n_estimators={s['n_estimators']}, max_leaf_nodes={s['max_leaf_nodes']}, "
         f"random_state={s['random_state']}) on sklearn digits ({d['n_train']} train / {d['n_test']} test, "
         f"split seed {s['split_seed']}). {mp_text}, `-X heapsize={s['heapsize']}` for every row; "
-        f"time: median over passes of the whole test split timed with `time.ticks_us` on the device "
+        f"Time: median over passes of the whole test split timed with `time.ticks_us` on the device "
         f"(per row and round >= {s['repeats']} passes and >= {s['min_ms']} ms; {s['rounds']} round(s), rows "
-        f"interleaved). Accuracy: computed on the device. RAM: `gc.mem_alloc()` growth over import + load "
+        f"interleaved), and the best pass. Accuracy: computed on the device. RAM: `gc.mem_alloc()` growth over import + load "
         f"(tinysense: model + the bytecode of its modules; viper machine code lives outside the heap on "
         f"the unix port). Flash: model file + code of the imported modules for tinysense, the generated "
         f"module for the peers.\n\n"
@@ -748,7 +755,8 @@ def run(args) -> int:
 def main(argv=None) -> int:
     import argparse
 
-    parser = argparse.ArgumentParser(prog="bench_trees", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="bench_trees", description="Random forest on MicroPython: tinysense against everywhereml and m2cgen.")
     add_arguments(parser)
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] not in BENCHMARKS:
