@@ -19,6 +19,7 @@ Results are written as markdown (``bench_trees.md``), JSON (``bench_trees.json``
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import platform
@@ -433,7 +434,12 @@ def run_benchmark(settings: Settings, out_dir: Path, *, prep: Prepared | None = 
         prep.settings = settings
     progress("[bench] preparing the implementations ...")
     jobs = tinysense_jobs(prep, device_dir, progress)
+    skipped = {}
     for peer in settings.peers:
+        if importlib.util.find_spec(peer) is None:
+            skipped[peer] = f"{peer} is not installed (pip install {peer}, or pip install -e '.[bench]')"
+            progress(f"  skipping {peer}: {skipped[peer]}")
+            continue
         jobs += peer_jobs(prep, peer, progress)
     progress(f"[bench] measuring on MicroPython: {len(jobs)} rows, >= {settings.repeats} passes and "
              f">= {settings.min_ms} ms each" + (f", {settings.rounds} rounds" if settings.rounds > 1 else ""))
@@ -450,6 +456,7 @@ def run_benchmark(settings: Settings, out_dir: Path, *, prep: Prepared | None = 
         "environment": {"host": f"{platform.system()} {platform.machine()}", "python": platform.python_version(),
                         "micropython": _device_info(), "heapsize": settings.heapsize},
         "rows": rows,
+        "skipped": skipped,
     }
     results["targets"] = evaluate_targets(results)
     results["seconds"] = round(time.perf_counter() - t_start, 1)
@@ -563,8 +570,11 @@ def markdown_table(results: dict) -> str:
 
 
 def targets_text(results: dict) -> str:
-    """One ``PASS``/``MISS`` line per design target."""
-    return "".join(f"- {'PASS' if t['ok'] else 'MISS'}: {t['text']}\n" for t in results.get("targets", []))
+    """One ``PASS``/``MISS`` line per design target (and why a peer's targets are missing)."""
+    text = "".join(f"- {'PASS' if t['ok'] else 'MISS'}: {t['text']}\n" for t in results.get("targets", []))
+    for peer, why in results.get("skipped", {}).items():
+        text += f"- not measured: {peer}, because {why}\n"
+    return text
 
 
 def checks_text(results: dict) -> str:

@@ -149,3 +149,18 @@ def test_arguments():
     args.peers = "tensorflow"
     with pytest.raises(ValueError, match="unknown peer"):
         bench.settings_from_args(args)
+
+
+def test_missing_peer_is_skipped(tmp_path, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "m2cgen" else real(name, *a))
+    settings = bench.Settings(n_estimators=2, max_leaf_nodes=10, repeats=1, min_ms=0, rounds=1,
+                              peers=("m2cgen",), plot=False)
+    results = bench.run_benchmark(settings, tmp_path, progress=lambda m: None)
+    assert [r["key"] for r in results["rows"]] == ["tinysense-py", "tinysense-mpy"]
+    assert results["targets"] == []
+    assert "not measured: m2cgen" in bench.targets_text(results)
+    assert "| tinysense (x64 .mpy) |" in (tmp_path / "bench_trees.md").read_text()
+    assert not (tmp_path / "bench_trees.png").exists()
