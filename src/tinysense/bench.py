@@ -8,10 +8,12 @@ the MicroPython unix port, with the same heap size and the same int16 test rows 
 * everywhereml's generated MicroPython code (``to_micropython``), as ``.py`` and compiled ``.mpy``;
 * m2cgen's generated Python code (``export_to_python``), as ``.py`` and compiled ``.mpy``.
 
-For each it reports microseconds per inference (median over repeated passes over the test split,
-timed on the device with ``time.ticks_us``), test accuracy computed on the device, the heap taken
-by the loaded model (``gc.mem_alloc()`` before and after import and load) and the bytes on flash.
-The timing script is ``benchmarks/device/bench_trees_model.py``.
+For each it reports microseconds per inference (median and best of repeated passes over the test
+split, timed on the device with ``time.ticks_us``; rows interleaved over a few rounds), test
+accuracy computed on the device, the heap taken by the loaded model (``gc.mem_alloc()`` before and
+after import and load) and the bytes on flash. Each row's device predictions are compared, sample
+by sample, with the same model run on the host. The timing script is
+``benchmarks/device/bench_trees_model.py``.
 
 Results are written as markdown (``bench_trees.md``), JSON (``bench_trees.json``) and a bar chart
 (``bench_trees.png``) in the output folder; :func:`markdown_table` renders the table from the JSON.
@@ -44,7 +46,6 @@ DEVICE_SCRIPT = ROOT / "benchmarks" / "device" / "bench_trees_model.py"
 """MicroPython script that loads one model, checks accuracy and times it."""
 
 PEERS = ("everywhereml", "m2cgen")
-VARIANTS = ("py", "mpy")
 REFERENCE_ROW = "tinysense-mpy"
 
 TARGETS = {
@@ -175,13 +176,13 @@ def prepare(settings: Settings, workdir: Path, progress: Callable[[str], None] =
     write_testdata(prep.testdata_path, X_test, y_test)
     prep.timings["train"] = time.perf_counter() - t0
     progress(
-        f"  trained RandomForestClassifier({_params_text(settings)}) on {len(X_train)} digits; "
+        f"  trained RandomForestClassifier({params_text(settings)}) on {len(X_train)} digits; "
         f"scikit-learn test accuracy {prep.sklearn_accuracy:.2%} ({len(X_test)} test digits)"
     )
     return prep
 
 
-def _params_text(settings: Settings) -> str:
+def params_text(settings: Settings) -> str:
     return ", ".join(f"{k}={v}" for k, v in settings.estimator_params().items())
 
 

@@ -65,7 +65,7 @@ def run(args) -> int:
     _say("tinysense demo: a random forest trained with scikit-learn, run by MicroPython")
     _say()
     t0 = time.perf_counter()
-    _say(f"[1/4] train    RandomForestClassifier({bench._params_text(settings)}) on sklearn digits")
+    _say(f"[1/4] train    RandomForestClassifier({bench.params_text(settings)}) on sklearn digits")
     prep = bench.prepare(settings, out_dir, progress=lambda m: None)
     n_test = len(prep.y_test)
     sk_correct = int(np.sum(prep.sklearn_predictions == prep.y_test))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinysense import bench, demo
+from tinysense import bench
 from tinysense.cli import main
 
 
