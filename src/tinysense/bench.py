@@ -407,6 +407,28 @@ def job_row(job: Job) -> dict:
     return row
 
 
+MCU_ARCHS = ("armv6m", "armv7m", "armv7emsp", "xtensawin", "rv32imc")
+"""Architectures for which the flash taken by tinysense's code is also reported."""
+
+
+def code_size_by_arch(code_files: dict, device_dir: Path, out_dir: Path, archs=MCU_ARCHS) -> dict:
+    """Bytes of the given tinysense modules compiled to ``.mpy`` for each architecture.
+
+    Viper and native code is machine code, so its size depends on the target; x64 is what the
+    table shows, these are what a board would store.
+    """
+    sizes = {}
+    for arch in archs:
+        total = 0
+        for rel in code_files:
+            src = Path(device_dir) / Path(rel).with_suffix(".py")
+            target = Path(out_dir) / arch / Path(rel).with_suffix(".mpy")
+            tsbuild.compile_file(src, target, arch)
+            total += target.stat().st_size
+        sizes[arch] = total
+    return sizes
+
+
 # ---------------------------------------------------------------------------------------------
 # The whole benchmark
 
@@ -446,6 +468,9 @@ def run_benchmark(settings: Settings, out_dir: Path, *, prep: Prepared | None = 
              f">= {settings.min_ms} ms each" + (f", {settings.rounds} rounds" if settings.rounds > 1 else ""))
     run_jobs(jobs, prep, progress)
     rows = [job_row(job) for job in jobs]
+    progress("[bench] sizing tinysense's code for microcontroller architectures ...")
+    ref = next((r for r in rows if r["key"] == REFERENCE_ROW), None)
+    code_by_arch = code_size_by_arch(ref["code_files"], device_dir, prep.workdir / "other-archs") if ref else {}
     results = {
         "benchmark": "trees",
         "settings": asdict(settings) | {"peers": list(settings.peers)},
@@ -457,6 +482,7 @@ def run_benchmark(settings: Settings, out_dir: Path, *, prep: Prepared | None = 
         "environment": {"host": f"{platform.system()} {platform.machine()}", "python": platform.python_version(),
                         "micropython": _device_info(), "heapsize": settings.heapsize},
         "rows": rows,
+        "tinysense_code_mpy_by_arch": code_by_arch,
         "skipped": skipped,
     }
     results["targets"] = evaluate_targets(results)
@@ -618,7 +644,7 @@ def report_markdown(results: dict) -> str:
 
 
 def notes_text(results: dict) -> str:
-    """How the input was fed, and what a new input array per call costs."""
+    """How the input was fed, what a new input array per call costs, code size on other targets."""
     rows = _rows_by_key(results)
     text = ("Every implementation gets each test row copied into one reused `array('h')` input buffer, as a "
             "sensor loop fills it; the copy is inside the timing for every row.")
@@ -626,6 +652,11 @@ def notes_text(results: dict) -> str:
     if ref:
         text += (f" With a new array object on every call instead, tinysense validates the input each time: "
                  f"{_us(ref['us_per_inference_fresh_input'])} µs per inference (x64 .mpy).")
+    by_arch = results.get("tinysense_code_mpy_by_arch") or {}
+    if by_arch and ref:
+        sizes = ", ".join(f"{arch} {_kb(n)}" for arch, n in by_arch.items())
+        text += (f" tinysense's code as .mpy for microcontrollers: {sizes} (x64: {_kb(ref['flash_code'])}); "
+                 f"plus the {_kb(ref['flash_model'])} model file.")
     return text + "\n"
 
 
