@@ -631,7 +631,7 @@ def report_markdown(results: dict) -> str:
         f"# Random forest on MicroPython: tinysense vs generated code\n\n"
         f"RandomForestClassifier(n_estimators={s['n_estimators']}, max_leaf_nodes={s['max_leaf_nodes']}, "
         f"random_state={s['random_state']}) on sklearn digits ({d['n_train']} train / {d['n_test']} test, "
-        f"split seed {s['split_seed']}). {mp_text}, `-X heapsize={s['heapsize']}` for every row; "
+        f"split seed {s['split_seed']}). {mp_text}, `-X heapsize={s['heapsize']}` for every row. "
         f"Time: median over passes of the whole test split timed with `time.ticks_us` on the device "
         f"(per row and round >= {s['repeats']} passes and >= {s['min_ms']} ms; {s['rounds']} round(s), rows "
         f"interleaved), and the best pass. Accuracy: computed on the device. RAM: `gc.mem_alloc()` growth over import + load "
