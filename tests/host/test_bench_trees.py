@@ -14,18 +14,25 @@ from tinysense.cli import main
 ROWS = ["tinysense-py", "tinysense-mpy", "everywhereml-py", "everywhereml-mpy", "m2cgen-py", "m2cgen-mpy"]
 
 
-@pytest.fixture(scope="module")
-def small_bench(tmp_path_factory):
-    """One quick run through the CLI: a 3-tree forest, few passes, one round."""
-    out = tmp_path_factory.mktemp("bench")
-    code = main(["bench", "trees", "--out-dir", str(out), "--n-estimators", "3", "--max-leaf-nodes", "30",
+def test_bench_trees_end_to_end(tmp_path):
+    """One quick run through the CLI (a 3-tree forest, few passes, one round), then every check.
+
+    A single test, so that parallel workers do not each run the benchmark.
+    """
+    code = main(["bench", "trees", "--out-dir", str(tmp_path), "--n-estimators", "3", "--max-leaf-nodes", "30",
                  "--repeats", "2", "--min-ms", "0", "--rounds", "1"])
     assert code == 0
-    return out, json.loads((out / "bench_trees.json").read_text())
+    run = (tmp_path, json.loads((tmp_path / "bench_trees.json").read_text()))
+    check_reports(run)
+    check_rows(run)
+    check_tinysense_reproduces_sklearn(run)
+    check_peers_reproduce_their_host_models(run)
+    check_targets(run)
+    check_markdown_table(run)
 
 
-def test_writes_reports(small_bench):
-    out, results = small_bench
+def check_reports(run):
+    out, results = run
     for name in ("bench_trees.md", "bench_trees.json", "bench_trees.png"):
         assert (out / name).stat().st_size > 0
     assert (out / "bench_trees.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -33,8 +40,8 @@ def test_writes_reports(small_bench):
     assert bench.markdown_table(results) in text
 
 
-def test_all_rows_with_sane_numbers(small_bench):
-    _, results = small_bench
+def check_rows(run):
+    _, results = run
     rows = {r["key"]: r for r in results["rows"]}
     assert list(rows) == ROWS
     n_test = results["dataset"]["n_test"]
@@ -58,8 +65,8 @@ def test_all_rows_with_sane_numbers(small_bench):
         assert py["flash"] == py["flash_py"] > mpy["flash"] == mpy["flash_mpy"]
 
 
-def test_tinysense_reproduces_sklearn(small_bench):
-    _, results = small_bench
+def check_tinysense_reproduces_sklearn(run):
+    _, results = run
     sk = results["sklearn"]
     for key in ("tinysense-py", "tinysense-mpy"):
         r = next(r for r in results["rows"] if r["key"] == key)
@@ -67,8 +74,8 @@ def test_tinysense_reproduces_sklearn(small_bench):
         assert r["agree_with_host"] == r["n_test"]
 
 
-def test_peers_reproduce_their_host_models(small_bench):
-    _, results = small_bench
+def check_peers_reproduce_their_host_models(run):
+    _, results = run
     rows = {r["key"]: r for r in results["rows"]}
     for key in ROWS[2:]:
         r = rows[key]
@@ -81,16 +88,16 @@ def test_peers_reproduce_their_host_models(small_bench):
         assert rows[key]["peer_sklearn_accuracy"] == pytest.approx(results["sklearn"]["accuracy"])
 
 
-def test_targets_reported(small_bench):
-    _, results = small_bench
+def check_targets(run):
+    _, results = run
     names = [t["name"] for t in results["targets"]]
     assert names == ["speed vs everywhereml", "speed vs m2cgen", "flash vs everywhereml .mpy", "RAM vs everywhereml"]
     text = bench.targets_text(results)
     assert text.count("PASS") + text.count("MISS") == 4
 
 
-def test_markdown_table_from_json(small_bench):
-    _, results = small_bench
+def check_markdown_table(run):
+    _, results = run
     table = bench.markdown_table(results)
     lines = table.strip().splitlines()
     assert len(lines) == 2 + len(ROWS) + 1  # header, rule, rows, scikit-learn line
