@@ -84,10 +84,13 @@ def run(args) -> int:
     pred = np.asarray(dev["predictions"])
     same = int(np.sum(pred == prep.sklearn_predictions))
     _indent(f"done in {time.perf_counter() - t0:.1f} s ({dev['us_per_inference']:.1f} µs per digit on the device)")
-    show = [0, 1, 2, 3]
+    right = [i for i in range(n_test) if pred[i] == prep.y_test[i]][:3]
+    wrong = [i for i in range(n_test) if pred[i] != prep.y_test[i]][:1]
+    show = right + wrong
     _say()
-    _say(_digit_art([prep.X_test[i] for i in show],
-                    [f"-> {pred[i]} (true {prep.y_test[i]})" for i in show]))
+    art = _digit_art([prep.X_test[i] for i in show],
+                     [f"-> {pred[i]} (true {prep.y_test[i]})" + (" x" if i in wrong else "") for i in show])
+    _say("\n".join("      " + line for line in art.splitlines()))
     _say()
     _indent(f"device accuracy:       {dev['accuracy']:.2%} ({dev['correct']}/{n_test})")
     _indent(f"scikit-learn accuracy: {prep.sklearn_accuracy:.2%} ({sk_correct}/{n_test})")
