@@ -675,12 +675,14 @@ def plot_chart(results: dict, path: Path) -> None:
     fig, axes = plt.subplots(1, 3, figsize=(15, 0.55 * len(rows) + 1.8), sharey=True)
     ax = axes[0]
     us = [r["us_per_inference"] for r in rows]
-    ax.barh(y, us, color=colors)
+    ax.barh(y, us, color=colors, label="median pass")
+    ax.plot([r["us_per_inference_min"] for r in rows], y, "k|", markersize=16, mew=2, label="best pass")
     ax.set_xscale("log")
+    ax.legend(loc="upper right", fontsize=8)
     ax.set_xlabel("µs per inference (log scale, lower is better)")
     for yi, v in zip(y, us):
         ax.text(v, yi, f" {_us(v)}", va="center", fontsize=8)
-    ax.set_xlim(min(us) / 2, max(us) * 4)
+    ax.set_xlim(min(r["us_per_inference_min"] for r in rows) / 2, max(us) * 4)
     ax = axes[1]
     model = [r.get("flash_model", 0) / 1000 for r in rows]
     code = [(r["flash"] - r.get("flash_model", 0)) / 1000 for r in rows]
@@ -692,8 +694,10 @@ def plot_chart(results: dict, path: Path) -> None:
     ax.set_xlim(0, max(c + m for c, m in zip(code, model)) * 1.2)
     ax = axes[2]
     ram = [r["ram"] / 1000 for r in rows]
-    ax.barh(y, ram, color=colors)
-    ax.set_xlabel("heap used by the loaded model, kB")
+    ram_model = [r["ram_model"] / 1000 if r["key"].startswith("tinysense") else 0 for r in rows]
+    ax.barh(y, [a - b for a, b in zip(ram, ram_model)], color=colors)
+    ax.barh(y, ram_model, left=[a - b for a, b in zip(ram, ram_model)], color=colors, alpha=0.45, hatch="//")
+    ax.set_xlabel("heap used by the loaded model, kB (hatched: model data)")
     for yi, v in zip(y, ram):
         ax.text(v, yi, f" {v:.1f}", va="center", fontsize=8)
     ax.set_xlim(0, max(ram) * 1.2)
