@@ -72,8 +72,15 @@ class _Session:
             spec.loader.exec_module(module)
             target = folder / name
             target.mkdir(exist_ok=True)
-            module.build(target)
+            try:
+                module.build(target)
+            except Exception as e:  # fail every test that needs it, without building again
+                self._fixtures[name] = e
+                raise
             self._fixtures[name] = target
+        for name in names:
+            if isinstance(self._fixtures[name], Exception):
+                raise RuntimeError(f"fixture builder {name!r} failed") from self._fixtures[name]
         return folder
 
 

@@ -1,8 +1,7 @@
 """Reader for tinysense model files (format: docs/modelfile.md).
 
-Sections are read in file order with ``readinto`` straight into preallocated buffers; the CRC-32
-is computed on the way and checked by ``finish()``. Every problem raises ``ValueError`` saying
-what is wrong and what was expected.
+Sections are read in file order with ``readinto`` straight into new buffers, and the CRC-32 is
+computed on the way. Problems raise ``ValueError`` saying what is wrong and what was expected.
 """
 
 import array
@@ -10,134 +9,107 @@ import struct
 
 try:
     from binascii import crc32
-except ImportError:  # ports built without CRC-32 in binascii
-    crc32 = None
+except ImportError:  # a port built without CRC-32: bitwise, slow but the same
+    def crc32(data, crc=0):
+        crc ^= 0xFFFFFFFF
+        for b in data:
+            crc ^= b
+            for _ in range(8):
+                crc = (crc >> 1) ^ (0xEDB88320 & -(crc & 1))
+        return crc ^ 0xFFFFFFFF
 
-MAGIC = b"TSMF"
-VERSION = 1
 KIND_TREES = 1
-KIND_NAMES = {1: "tree ensemble"}
-_ITEMSIZE = {"b": 1, "B": 1, "h": 2, "H": 2, "i": 4, "I": 4, "f": 4}
-
-
-def _crc32_py(data, crc=0):
-    crc = ~crc & 0xFFFFFFFF
-    for b in data:
-        crc ^= b
-        for _ in range(8):
-            crc = (crc >> 1) ^ (0xEDB88320 & -(crc & 1))
-    return ~crc & 0xFFFFFFFF
+KIND_NAMES = ("", "tree ensemble")
+_SIZE = {"b": 1, "B": 1, "h": 2, "H": 2, "i": 4, "I": 4, "f": 4}
 
 
 class Reader:
-    """Sequential reader of one model file.
+    """Reads one model file from ``stream``: ``kind`` and ``fields`` (``array('i')``) at once,
+    then ``next_tag()`` / ``read(tag, typecode)`` per section, then ``finish()``."""
 
-    ``kind`` and ``fields`` (``array('i')``) are available after construction; then call
-    ``next_tag()`` / ``read(tag, typecode)`` for each section and ``finish()`` at the end.
-    """
-
-    def __init__(self, stream, expect_kind=None, name="model file"):
+    def __init__(self, stream, kind):
         self._f = stream
-        self._name = name
         self._crc = 0
-        self._remaining = None
+        self._left = None  # bytes left in the file, where the stream can tell
         try:
             here = stream.tell()
-            end = stream.seek(0, 2)
+            self._left = stream.seek(0, 2) - here
             stream.seek(here)
-            self._remaining = end - here
         except (AttributeError, OSError):
             pass
-        head = self._take(bytearray(12), "header")
-        if head[0:4] != MAGIC:
-            raise ValueError("%s: not a tinysense model file (magic %r, expected %r)" % (name, bytes(head[0:4]), MAGIC))
-        version, kind, nf, ns = struct.unpack("<HHHH", head[4:12])
-        if version != VERSION:
-            raise ValueError("%s: unsupported format version %d; this library reads version %d" % (name, version, VERSION))
-        if expect_kind is not None and kind != expect_kind:
-            raise ValueError("%s: wrong model kind %d (%s); expected %d (%s)" % (
-                name, kind, KIND_NAMES.get(kind, "unknown"), expect_kind, KIND_NAMES.get(expect_kind, "?")))
-        self.kind = kind
-        self.fields = array.array("i", bytearray(4 * nf))
-        self._take(self.fields, "header fields", 4 * nf)
-        self._sections_left = ns
-        self._pending = None
+        h = self._take(bytearray(12), "header")
+        if h[:4] != b"TSMF":
+            raise ValueError("not a tinysense model file (starts with %r, expected b'TSMF')" % bytes(h[:4]))
+        v, k, nf, self._n = struct.unpack("<HHHH", h[4:])
+        if v != 1:
+            raise ValueError("model file format version %d; this library reads version 1" % v)
+        if k != kind:
+            name = KIND_NAMES[k] if k < len(KIND_NAMES) else "unknown"
+            raise ValueError("model file holds kind %d (%s), expected %d (%s)" % (k, name, kind, KIND_NAMES[kind]))
+        self.kind = k
+        self.fields = self._take(array.array("i", bytearray(4 * nf)), "header", 4 * nf)
+        self._next = None
 
-    def _take(self, buf, what, n=None):
-        if n is None:
-            n = len(buf)
-        if self._remaining is not None:
-            if n > self._remaining:
-                raise ValueError("%s: truncated in %s (needs %d more bytes, %d left)" % (self._name, what, n, self._remaining))
-            self._remaining -= n
-        got = self._f.readinto(buf)
-        if got != n:
-            raise ValueError("%s: truncated in %s (read %d of %d bytes)" % (self._name, what, got or 0, n))
-        self._crc = crc32(buf, self._crc) if crc32 else _crc32_py(memoryview(buf), self._crc)
+    def _take(self, buf, what, n=0):
+        n = n or len(buf)
+        if self._left is not None:
+            if n > self._left:
+                raise ValueError("model file truncated in %s (%d bytes needed, %d left)" % (what, n, self._left))
+            self._left -= n
+        if self._f.readinto(buf) != n:
+            raise ValueError("model file truncated in %s" % what)
+        self._crc = crc32(buf, self._crc)
         return buf
 
     def next_tag(self):
-        """Tag of the next section (str), or None when no section is left."""
-        if self._pending is None:
-            if not self._sections_left:
-                return None
-            head = self._take(bytearray(12), "a section header")
-            count = struct.unpack("<I", head[8:12])[0]
-            self._pending = (bytes(head[0:4]).decode(), chr(head[4]), count)
-            self._sections_left -= 1
-        return self._pending[0]
+        """Tag (str) of the next section, or None after the last."""
+        if self._next is None and self._n:
+            h = self._take(bytearray(12), "a section header")
+            self._next = (bytes(h[:4]).decode(), chr(h[4]), struct.unpack("<I", h[8:])[0])
+            self._n -= 1
+        return self._next and self._next[0]
 
-    def read(self, tag, typecode, extra=0, max_count=None):
-        """Read the next section, which must be ``tag`` with ``typecode``.
-
-        Returns a ``bytearray`` for 'B' (with ``extra`` zero bytes after the data) or an
-        ``array.array(typecode)``. ``max_count`` bounds the item count.
-        """
-        found = self.next_tag()
-        if found is None:
-            raise ValueError("%s: section %r missing (file has no more sections)" % (self._name, tag))
-        _, tc, count = self._pending
-        if found != tag:
-            raise ValueError("%s: expected section %r, found %r" % (self._name, tag, found))
-        if tc != typecode:
-            raise ValueError("%s: section %r has typecode %r, expected %r" % (self._name, tag, tc, typecode))
-        if max_count is not None and count > max_count:
-            raise ValueError("%s: section %r has %d items, at most %d allowed" % (self._name, tag, count, max_count))
-        nbytes = count * _ITEMSIZE[tc]
-        if self._remaining is not None and nbytes > self._remaining:
-            raise ValueError("%s: truncated in section %r (needs %d bytes, %d left)" % (self._name, tag, nbytes, self._remaining))
-        self._pending = None
+    def read(self, tag, typecode, extra=0, most=0x7FFFFFFF):
+        """The next section, which must be ``tag`` of ``typecode`` with at most ``most`` items:
+        a ``bytearray`` (with ``extra`` zero bytes after the data) for 'B', else an
+        ``array.array``."""
+        if self.next_tag() != tag:
+            raise ValueError("model file: expected section %r, found %r" % (tag, self.next_tag()))
+        _, tc, n = self._next
+        if tc != typecode or n > most:
+            raise ValueError("model file: section %r holds %d of %r, expected at most %d of %r" % (tag, n, tc, most, typecode))
+        self._next = None
+        nb = n * _SIZE[tc]
+        if self._left is not None and nb > self._left:
+            raise ValueError("model file truncated in section %r (%d bytes needed, %d left)" % (tag, nb, self._left))
         if tc == "B":
-            buf = bytearray(nbytes + extra)
-            self._take(memoryview(buf)[0:nbytes], "section %r" % tag)
+            buf = bytearray(nb + extra)
+            self._take(memoryview(buf)[:nb], tag, nb)
         else:
-            buf = array.array(tc, bytearray(nbytes))
-            self._take(buf, "section %r" % tag, nbytes)
-        pad = -nbytes % 4
-        if pad:
-            self._take(bytearray(pad), "section %r padding" % tag)
+            buf = self._take(array.array(tc, bytearray(nb)), tag, nb)
+        if nb % 4:
+            self._take(bytearray(4 - nb % 4), tag)
         return buf
 
     def finish(self):
-        """Check that all sections were read and that the CRC-32 matches."""
-        if self._pending is not None or self._sections_left:
-            raise ValueError("%s: %d unexpected sections" % (self._name, self._sections_left + (self._pending is not None)))
+        """Check that no section is left and that the CRC-32 matches."""
+        if self._n or self._next:
+            raise ValueError("model file has unexpected sections")
         crc = self._crc
-        tail = bytearray(4)
-        if self._remaining is not None and self._remaining < 4:
-            raise ValueError("%s: truncated before its CRC" % self._name)
-        got = self._f.readinto(tail)
-        if got != 4:
-            raise ValueError("%s: truncated before its CRC" % self._name)
-        if self._remaining is not None and self._remaining > 4:
-            raise ValueError("%s: %d unexpected bytes after the CRC" % (self._name, self._remaining - 4))
+        tail = self._take(bytearray(4), "its CRC")
+        if self._left:
+            raise ValueError("model file has %d unexpected bytes after its CRC" % self._left)
         if struct.unpack("<I", tail)[0] != crc:
-            raise ValueError("%s: corrupted (CRC-32 mismatch)" % self._name)
+            raise ValueError("model file corrupted: CRC-32 mismatch")
 
 
-def open_file(path_or_stream, expect_kind=None):
-    """Return ``(reader, stream, owned)``; close ``stream`` afterwards if ``owned``."""
-    if isinstance(path_or_stream, str):
-        f = open(path_or_stream, "rb")
-        return Reader(f, expect_kind, path_or_stream), f, True
-    return Reader(path_or_stream, expect_kind), path_or_stream, False
+def open_file(source, kind):
+    """``(reader, stream, owned)`` for a path or a binary stream; close ``stream`` if ``owned``."""
+    if isinstance(source, str):
+        f = open(source, "rb")
+        try:
+            return Reader(f, kind), f, True
+        except Exception:
+            f.close()
+            raise
+    return Reader(source, kind), source, False

@@ -15,10 +15,6 @@ import micropython
 
 from . import modelfile
 
-_ERRORS = ("", "runs past its end", "uses a feature index out of range", "has a bad leaf reference",
-           "has a bad leaf distribution", "has a skip that misses its right child", "is too deep")
-
-
 @micropython.viper
 def _run(m: ptr8, x: ptr16) -> int:
     # Classification: add every tree's leaf distribution to the votes and return the class
@@ -163,116 +159,70 @@ def _proba(m: ptr8, out: ptr32):
         c += 1
 
 
-@micropython.viper
-def _varlen(m: ptr8, i: int, end: int) -> int:
-    # Length in bytes of the varint at m[i] (at most 4), or 0 if it runs past end.
-    n = 0
-    while i + n < end and n < 4:
-        n += 1
-        if m[i + n - 1] < 128:
-            return n
-    return 0
-
-
-@micropython.viper
-def _varint(m: ptr8, i: int) -> int:
-    v = 0
-    b = 128
-    while b >= 128:
-        b = m[i]
-        i += 1
-        v = (v << 7) | (b & 127)
-    return v
-
-
-@micropython.viper
-def _check(m: ptr8, aux: ptr32) -> int:
-    # Parse every tree exactly as _run does and return 0, or 16 * tree + error code (_ERRORS).
-    # aux: n_features, n_values (leaf codes or distribution words), stack capacity, then the
-    # stack of pending right-child positions. Runs once at load, so that _run can trust m.
-    w = ptr32(m)
-    n_classes = w[1]
-    wb = w[3]
+def _check(m, nf, nv, depth):
+    # Parse every tree exactly as _run does, so that _run can trust m; raise ValueError naming
+    # the first problem. nf: feature count, nv: leaf codes or distribution words in the table,
+    # depth: bound on pending right children (the converter's max_depth).
+    nt, nc, wb, tab, end = _u32(m, 0), _u32(m, 1), _u32(m, 3), _u32(m, 4), _u32(m, 7)
     s = 1 << wb
-    table = ptr16(uint(m) + uint(w[4]))
-    t = 0
-    while t < w[0]:
-        i = w[5] + w[8 + t]
-        end = w[7]
-        if t + 1 < w[0]:
-            end = w[5] + w[9 + t]
-        sp = 0
-        while True:
-            if i >= end:
-                return 16 * t + 1
-            h = m[i]
-            i += 1
-            f = h & 63
-            if f == 63:
-                n = int(_varlen(m, i, end))
-                if n == 0:
-                    return 16 * t + 1
-                f = int(_varint(m, i))
-                i += n
-            if f >= aux[0]:
-                return 16 * t + 2
-            n = 1  # threshold: 1 to 3 bytes, the third taken whole
-            while n < 3 and i + n - 1 < end and m[i + n - 1] >= 128:
-                n += 1
-            i += n
-            if i > end:
-                return 16 * t + 1
-            k = 0
-            while k < 2:
-                if h & (0x80 >> k):
-                    n = int(_varlen(m, i, end))
-                    if n == 0:
-                        return 16 * t + 1
-                    v = int(_varint(m, i))
-                    i += n
-                    if n_classes == 0 or v >= n_classes:
-                        j = v - n_classes
-                        if j >= aux[1]:
-                            return 16 * t + 3
-                        acc = 0
-                        while n_classes and acc < s:
-                            if j >= aux[1] or (wb == 15 and j + 1 >= aux[1]):
-                                return 16 * t + 4
-                            e = table[j]
-                            j += 1
-                            if wb == 15:
-                                f = e
-                                e = table[j]
-                                j += 1
-                            else:
-                                f = e >> wb
-                                e = e & (s - 1)
-                            if f >= n_classes or e == 0:
-                                return 16 * t + 4
-                            acc += e
-                        if n_classes and acc != s:
-                            return 16 * t + 4
-                k += 1
-            if (h & 0xC0) == 0:  # both children internal: remember where the right one starts
-                n = int(_varlen(m, i, end))
-                if n == 0:
-                    return 16 * t + 1
-                v = int(_varint(m, i))
-                i += n
-                if sp >= aux[2]:
-                    return 16 * t + 6
-                aux[3 + sp] = i + v
-                sp += 1
-            elif (h & 0xC0) == 0xC0:
-                if sp == 0:
-                    break
-                sp -= 1
-                if aux[3 + sp] != i:
-                    return 16 * t + 5
-        if i != end:
-            return 16 * t + 1
-        t += 1
-    return 0
+
+    def var(i, stop):
+        v = 0
+        for k in range(i, min(i + 4, stop)):
+            v = v << 7 | m[k] & 127
+            if m[k] < 128:
+                return v, k + 1
+        raise ValueError("runs past its end")
+
+    def word(j):
+        if j >= nv:
+            raise ValueError("has a leaf reference outside the table")
+        return m[tab + 2 * j] | m[tab + 2 * j + 1] << 8
+
+    for t in range(nt):
+        i = _u32(m, 5) + _u32(m, 8 + t)
+        stop = _u32(m, 5) + _u32(m, 9 + t) if t + 1 < nt else end
+        todo = []
+        try:
+            while True:
+                if i >= stop:
+                    raise ValueError("runs past its end")
+                h = m[i]
+                f, i = (h & 63, i + 1) if h & 63 < 63 else var(i + 1, stop)
+                if f >= nf:
+                    raise ValueError("uses feature %d of %d" % (f, nf))
+                i += 1 if m[i] < 128 else 2 if m[i + 1] < 128 else 3
+                for bit in (0x80, 0x40):
+                    if h & bit:
+                        r, i = var(i, stop)
+                        if nc == 0:
+                            word(r)
+                        elif r >= nc:
+                            j, acc = r - nc, 0
+                            while acc < s:
+                                e = word(j)
+                                c, e, j = (e, word(j + 1), j + 2) if wb == 15 else (e >> wb, e & (s - 1), j + 1)
+                                if c >= nc or not e:
+                                    raise ValueError("has a bad leaf distribution")
+                                acc += e
+                            if acc != s:
+                                raise ValueError("has a bad leaf distribution")
+                if not h & 0xC0:
+                    d, i = var(i, stop)
+                    if len(todo) >= depth:
+                        raise ValueError("is deeper than its header says")
+                    todo.append(i + d)
+                elif h & 0xC0 == 0xC0:
+                    if not todo:
+                        break
+                    if todo.pop() != i:
+                        raise ValueError("has a skip that misses its right child")
+            if i != stop:
+                raise ValueError("runs past its end")
+        except IndexError:
+            raise ValueError("corrupted tree model: tree %d runs past its end" % t)
+        except ValueError as e:
+            raise ValueError("corrupted tree model: tree %d %s" % (t, e.args[0]))
 
 
 def _u32(b, k):
@@ -386,11 +336,7 @@ def load(source):
             if len(scale) != 2 * nf:
                 raise ValueError("scaling has %d numbers, expected %d" % (len(scale), 2 * nf))
         r.finish()
-        aux = array.array("i", bytearray(4 * (3 + h[6])))
-        aux[0], aux[1], aux[2] = nf, (_u32(m, 5) - _u32(m, 4)) // 2, h[6]
-        err = _check(m, aux)
-        if err:
-            raise ValueError("corrupted tree model: tree %d %s" % (err >> 4, _ERRORS[err & 15]))
+        _check(m, nf, (_u32(m, 5) - _u32(m, 4)) // 2, h[6])
         return TreeModel(h, m, classes, rval, scale)
     finally:
         if owned:

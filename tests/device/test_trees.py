@@ -183,5 +183,13 @@ def test_corrupt_files_raise_value_error():
     expect_error(ValueError, load_bytes, good + b"xxxx")
 
 
-def test_wrong_kind_from_a_path():
+def test_crafted_files_with_valid_crc_are_refused():
+    # a writer bug or a hostile file must not reach the viper kernel (tests/fixtures/trees.py)
+    for name, words in (("feature", "feature 9 of 4"), ("skip", "skip"), ("leafref", "leaf reference"),
+                        ("depth", "deeper"), ("end", "tree 0")):
+        msg = expect_error(ValueError, trees.load, DIR + "crafted_" + name + ".tsm")
+        assert "corrupted tree model" in msg and words in msg, (name, msg)
+
+
+def test_missing_file():
     expect_error(OSError, trees.load, DIR + "no_such_file.tsm")
