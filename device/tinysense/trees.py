@@ -18,13 +18,15 @@ from . import modelfile
 @micropython.viper
 def _run(m: ptr8, x: ptr16) -> int:
     # Classification: add every tree's leaf distribution to the votes and return the class
-    # index; regression: return the sum of the trees' int16 leaf codes. The cursor is the
-    # argument m itself, so that it stays in a register on every architecture.
+    # index; regression: return the sum of the trees' int16 leaf codes. Node k of a tree is
+    # 4 u16 at m + 8k: feature, threshold + 32768, left, right (docs/modelfile.md). The two
+    # arguments are the only locals kept in registers, so m is reused as the node cursor.
     w = ptr32(m)
     base = uint(m)
     n_classes = w[1]
     wb = w[3]
-    table = ptr16(base + uint(w[4]))
+    s = 1 << wb  # a leaf's weights add up to s
+    mask = s - 1
     votes = ptr32(base + uint(w[6]))
     c = 0
     while c < n_classes:
@@ -33,76 +35,35 @@ def _run(m: ptr8, x: ptr16) -> int:
     total = 0
     t = 0
     while t < w[0]:
-        m = ptr8(base + uint(w[5] + w[8 + t]))
-        while True:
-            h = m[0]
-            f = h & 63
-            if f == 63:  # wide feature index: a varint follows
-                f = 0
-                c = 128
-                while c >= 128:
-                    m = ptr8(uint(m) + 1)
-                    c = m[0]
-                    f = (f << 7) | (c & 127)
-            c = m[1]
-            m = ptr8(uint(m) + 2)
-            if c < 128:  # threshold + 32768, from 1, 2 or 3 bytes (docs/modelfile.md)
-                c += 32704
-            else:
-                f2 = m[0]
-                m = ptr8(uint(m) + 1)
-                c = ((c & 127) << 7) | (f2 & 127)
-                if f2 < 128:
-                    c += 24576
-                else:
-                    c = (c << 7) | m[0]
-                    m = ptr8(uint(m) + 1)
-            if (x[f] ^ 0x8000) <= c:
-                if h & 0x80:
-                    break
-                while m[0] >= 128:
-                    m = ptr8(uint(m) + 1)
-                m = ptr8(uint(m) + 1)
-            elif h & 0x80:
-                while m[0] >= 128:
-                    m = ptr8(uint(m) + 1)
-                m = ptr8(uint(m) + 1)
-                if h & 0x40:
-                    break
-            elif h & 0x40:
-                break
-            else:
-                c = 0
-                f = 128
-                while f >= 128:
-                    f = m[0]
-                    m = ptr8(uint(m) + 1)
-                    c = (c << 7) | (f & 127)
-                m = ptr8(uint(m) + c)
+        tb = base + uint(w[8 + 2 * t])
         c = 0
-        f = 128
-        while f >= 128:
-            f = m[0]
-            m = ptr8(uint(m) + 1)
-            c = (c << 7) | (f & 127)
+        while c < 0x8000:
+            m = ptr8(tb + (c << 3))
+            if (x[ptr16(m)[0]] ^ 0x8000) <= ptr16(m)[1]:
+                c = ptr16(m)[2]
+            else:
+                c = ptr16(m)[3]
+        c = c & 0x7FFF
+        q = ptr16(base + uint(w[9 + 2 * t]))  # this tree's leaf table
         if n_classes == 0:
-            total += (table[c] ^ 0x8000) - 0x8000
+            total += (q[c] ^ 0x8000) - 0x8000
         elif c < n_classes:
-            votes[c] += 1 << wb
+            votes[c] += s
         else:
-            c -= n_classes
-            h = 0
-            while h < (1 << wb):
-                f = table[c]
-                c += 1
+            q = ptr16(uint(q) + ((c - n_classes) << 1))
+            h = s
+            while h > 0:
+                e = q[0]
                 if wb == 15:  # wide entry: class, weight
-                    f2 = table[c]
-                    c += 1
+                    f = e
+                    e = q[1]
+                    q = ptr16(uint(q) + 4)
                 else:
-                    f2 = f & ((1 << wb) - 1)
-                    f = f >> wb
-                votes[f] += f2
-                h += f2
+                    f = e >> wb
+                    e = e & mask
+                    q = ptr16(uint(q) + 2)
+                votes[f] += e
+                h -= e
         t += 1
     if n_classes == 0:
         return total
@@ -159,70 +120,47 @@ def _proba(m: ptr8, out: ptr32):
         c += 1
 
 
-def _check(m, nf, nv, depth):
-    # Parse every tree exactly as _run does, so that _run can trust m; raise ValueError naming
-    # the first problem. nf: feature count, nv: leaf codes or distribution words in the table,
-    # depth: bound on pending right children (the converter's max_depth).
-    nt, nc, wb, tab, end = _u32(m, 0), _u32(m, 1), _u32(m, 3), _u32(m, 4), _u32(m, 7)
+def _check(m, size):
+    # Check every node once, so that _run can trust m: feature indices in range, children
+    # pointing forward inside their tree (so every walk ends), leaf references inside the
+    # tree's leaf table, distributions well formed. Raises ValueError naming the problem.
+    nt, nc, wb, nf = _u32(m, 0), _u32(m, 1), _u32(m, 3), _u32(m, 4)
     s = 1 << wb
-
-    def var(i, stop):
-        v = 0
-        for k in range(i, min(i + 4, stop)):
-            v = v << 7 | m[k] & 127
-            if m[k] < 128:
-                return v, k + 1
-        raise ValueError("runs past its end")
-
-    def word(j):
-        if j >= nv:
-            raise ValueError("has a leaf reference outside the table")
-        return m[tab + 2 * j] | m[tab + 2 * j + 1] << 8
-
     for t in range(nt):
-        i = _u32(m, 5) + _u32(m, 8 + t)
-        stop = _u32(m, 5) + _u32(m, 9 + t) if t + 1 < nt else end
-        todo = []
-        try:
-            while True:
-                if i >= stop:
-                    raise ValueError("runs past its end")
-                h = m[i]
-                f, i = (h & 63, i + 1) if h & 63 < 63 else var(i + 1, stop)
-                if f >= nf:
-                    raise ValueError("uses feature %d of %d" % (f, nf))
-                i += 1 if m[i] < 128 else 2 if m[i + 1] < 128 else 3
-                for bit in (0x80, 0x40):
-                    if h & bit:
-                        r, i = var(i, stop)
-                        if nc == 0:
-                            word(r)
-                        elif r >= nc:
-                            j, acc = r - nc, 0
-                            while acc < s:
-                                e = word(j)
-                                c, e, j = (e, word(j + 1), j + 2) if wb == 15 else (e >> wb, e & (s - 1), j + 1)
-                                if c >= nc or not e:
-                                    raise ValueError("has a bad leaf distribution")
-                                acc += e
-                            if acc != s:
-                                raise ValueError("has a bad leaf distribution")
-                if not h & 0xC0:
-                    d, i = var(i, stop)
-                    if len(todo) >= depth:
-                        raise ValueError("is deeper than its header says")
-                    todo.append(i + d)
-                elif h & 0xC0 == 0xC0:
-                    if not todo:
-                        break
-                    if todo.pop() != i:
-                        raise ValueError("has a skip that misses its right child")
-            if i != stop:
-                raise ValueError("runs past its end")
-        except IndexError:
-            raise ValueError("corrupted tree model: tree %d runs past its end" % t)
-        except ValueError as e:
-            raise ValueError("corrupted tree model: tree %d %s" % (t, e.args[0]))
+        a, b = _u32(m, 8 + 2 * t), _u32(m, 9 + 2 * t)
+        e = _u32(m, 10 + 2 * t) if t + 1 < nt else _u32(m, 6)
+        n, nv = (b - a) // 8, (e - b) // 2
+        if not (4 * (8 + 2 * nt) <= a < b <= e <= size) or a & 3 or (b - a) & 7:
+            raise ValueError("corrupted tree model: tree %d has bad offsets" % t)
+
+        def word(j):
+            if j >= nv:
+                raise ValueError("corrupted tree model: tree %d has a leaf reference outside its table" % t)
+            return m[b + 2 * j] | m[b + 2 * j + 1] << 8
+
+        for k in range(n):
+            i = a + 8 * k
+            if m[i] | m[i + 1] << 8 >= nf:
+                raise ValueError("corrupted tree model: tree %d uses feature %d of %d" % (t, m[i] | m[i + 1] << 8, nf))
+            for i in (i + 4, i + 6):
+                c = m[i] | m[i + 1] << 8
+                if c < 0x8000:
+                    if not k < c < n:
+                        raise ValueError("corrupted tree model: tree %d has a child that is not a later node" % t)
+                    continue
+                c &= 0x7FFF
+                if nc == 0:
+                    word(c)
+                elif c >= nc:
+                    j, acc = c - nc, 0
+                    while acc < s:
+                        v = word(j)
+                        c, v, j = (v, word(j + 1), j + 2) if wb == 15 else (v >> wb, v & (s - 1), j + 1)
+                        if c >= nc or not v:
+                            raise ValueError("corrupted tree model: tree %d has a bad leaf distribution" % t)
+                        acc += v
+                    if acc != s:
+                        raise ValueError("corrupted tree model: tree %d has a bad leaf distribution" % t)
 
 
 def _u32(b, k):
@@ -308,17 +246,16 @@ def load(source):
     r, f, owned = modelfile.open_file(source, modelfile.KIND_TREES)
     try:
         h = r.fields
-        if len(h) != 7:
-            raise ValueError("tree model header has %d fields, expected 7" % len(h))
+        if len(h) != 6:
+            raise ValueError("tree model header has %d fields, expected 6" % len(h))
         nf, nc, nt, flags, scratch = h[0], h[1], h[2], h[4], h[5]
         if not (0 < nf < 65536 and 0 <= nc < 65536 and 0 < nt <= 32768) or (nc == 0) != (flags & 1) \
-                or scratch != 4 * max(nc, 1) or not 0 < h[6] < 1 << 20:
+                or scratch != 4 * max(nc, 1):
             raise ValueError("tree model header out of range")
         m = r.read("tree", "B", scratch)
         size = len(m) - scratch
-        if size < 32 + 4 * nt or _u32(m, 0) != nt or _u32(m, 1) != nc or _u32(m, 2) != flags \
-                or not 4 * (8 + nt) <= _u32(m, 4) <= _u32(m, 5) <= _u32(m, 7) <= _u32(m, 6) == size \
-                or _u32(m, 3) > 15 or _u32(m, 4) & 1:
+        if size < 32 + 8 * nt or _u32(m, 0) != nt or _u32(m, 1) != nc or _u32(m, 2) != flags \
+                or _u32(m, 4) != nf or _u32(m, 6) != size or _u32(m, 3) > 15 or (nc and not _u32(m, 3)):
             raise ValueError("tree model buffer does not match its header")
         classes = rval = scale = None
         if nc:
@@ -336,7 +273,7 @@ def load(source):
             if len(scale) != 2 * nf:
                 raise ValueError("scaling has %d numbers, expected %d" % (len(scale), 2 * nf))
         r.finish()
-        _check(m, nf, (_u32(m, 5) - _u32(m, 4)) // 2, h[6])
+        _check(m, size)
         return TreeModel(h, m, classes, rval, scale)
     finally:
         if owned:

@@ -53,29 +53,31 @@ def test_integer_threshold_decides_every_int16_like_sklearn(t):
     assert np.array_equal(x <= t, x <= T)
 
 
-def test_threshold_encoding_round_trips():
-    for t in list(range(-32768, -32700)) + list(range(-8300, -8100)) + list(range(-70, 70)) + \
-            list(range(8100, 8300)) + list(range(32700, 32768)):
-        b = ctrees._threshold(t)
-        if len(b) == 1:
-            u = b[0] + 32704
-        elif len(b) == 2:
-            u = ((b[0] & 127) << 7 | b[1]) + 24576
-        else:
-            u = ((b[0] & 127) << 14) | ((b[1] & 127) << 7) | b[2]
-        assert u - 32768 == t, (t, b)
-        assert len(b) == (1 if -64 <= t <= 63 else 2 if -8192 <= t <= 8191 else 3)
-
-
 def test_splits_no_int16_can_take_are_pruned():
     # root splits at 40000 (every int16 goes left): the packed tree is just its left leaf
     tree = Tree(left=np.array([1, -1, -1]), right=np.array([2, -1, -1]), feature=np.array([0, -1, -1]),
                 threshold=np.array([40000, 0, 0]), value=np.array([[0, 0], [1, 0], [0, 1.0]]))
     fields, sections = ctrees.pack(TreeEnsemble(1, [0, 1], [tree]))
     blob = bytes(sections[0][2])
-    nodes = int.from_bytes(blob[20:24], "little")
-    assert blob[nodes] == 0xC0  # single leaf stored as a split with both children that leaf
-    assert blob[nodes + 2] == blob[nodes + 3] == 0  # pure leaf of class 0
+    nodes = int.from_bytes(blob[32:36], "little")
+    words = np.frombuffer(blob[nodes:nodes + 8], "<u2")
+    assert list(words[2:]) == [0x8000, 0x8000]  # one node whose both children are the class-0 leaf
+
+
+def test_nodes_hold_biased_thresholds_and_forward_children():
+    X, y = load_iris(return_X_y=True)
+    est = DecisionTreeClassifier(random_state=0).fit(np.round(X * 10) - 30, y)
+    fields, sections = ctrees.pack(ctrees.from_sklearn(est))
+    blob = bytes(sections[0][2])
+    a, b = int.from_bytes(blob[32:36], "little"), int.from_bytes(blob[36:40], "little")
+    nodes = np.frombuffer(blob[a:b], "<u2").reshape(-1, 4)
+    t = est.tree_
+    internal = np.nonzero(t.children_left >= 0)[0]
+    assert len(nodes) == len(internal)
+    assert sorted(nodes[:, 1].astype(int) - 32768) == sorted(np.floor(t.threshold[internal]).astype(int))
+    for k, (_, _, left, right) in enumerate(nodes):
+        for c in (left, right):
+            assert c >= 0x8000 or k < c < len(nodes)
 
 
 def test_distribution_quantization_sums_to_S():

@@ -141,43 +141,12 @@ def _label(c):
 
 
 # ---------------------------------------------------------------------------- packing
-def _varint(v: int) -> bytes:
-    if v < 0:
-        raise ValueError(f"varint of negative value {v}")
-    groups = [v & 0x7F]
-    v >>= 7
-    while v:
-        groups.append(0x80 | (v & 0x7F))
-        v >>= 7
-    return bytes(reversed(groups))
-
-
-def _threshold(t: int) -> bytes:
-    """A split threshold as 1 to 3 bytes: ``t + 64`` (7 bits) for -64..63, ``t + 8192`` as a
-    14-bit varint for -8192..8191, else ``t + 32768`` in 21 bits (last byte taken whole)."""
-    if -64 <= t <= 63:
-        return bytes([t + 64])
-    if -8192 <= t <= 8191:
-        u = t + 8192
-        return bytes([0x80 | (u >> 7), u & 0x7F])
-    if not INT16_MIN <= t <= INT16_MAX:
-        raise ValueError(f"threshold {t} outside int16")
-    u = t + 32768
-    return bytes([0x80 | (u >> 14), 0x80 | ((u >> 7) & 0x7F), u & 0x7F])
-
-
-def _max_depth(tree: Tree) -> int:
-    depth, stack = 0, [(0, 0)]
-    while stack:
-        i, d = stack.pop()
-        if tree.left[i] >= 0:
-            depth = max(depth, d + 1)
-            stack += [(tree.left[i], d + 1), (tree.right[i], d + 1)]
-    return depth
+MAX_NODES_PER_TREE = 32767
+MAX_TABLE_WORDS = 32767
 
 
 def _quantize_distribution(p: np.ndarray, S: int) -> np.ndarray:
-    """Integer weights summing to exactly S, closest to ``p * S`` (largest remainder)."""
+    """Integer weights summing to exactly S, each within 1 of ``p * S`` (largest remainder)."""
     raw = p * S
     w = np.floor(raw).astype(np.int64)
     short = S - int(w.sum())
@@ -188,12 +157,14 @@ def _quantize_distribution(p: np.ndarray, S: int) -> np.ndarray:
 
 
 class _Packer:
+    """Packs one tree at a time: 8-byte nodes, plus that tree's leaf table (u16 words)."""
+
     def __init__(self, ens: TreeEnsemble):
         self.ens = ens
         self.nc = ens.n_classes
         self.regression = not ens.is_classifier
         if self.regression:
-            vals = np.concatenate([t.value[t.left < 0, 0] for t in ens.trees]) if ens.trees else np.zeros(1)
+            vals = np.concatenate([t.value[t.left < 0, 0] for t in ens.trees])
             lo, hi = float(vals.min()), float(vals.max())
             self.value_offset = np.float32((lo + hi) / 2)
             step = (hi - lo) / (2 * INT16_MAX - 2)
@@ -205,32 +176,29 @@ class _Packer:
             self.wide = cbits > 5
             self.W = 15 if self.wide else 16 - cbits
         self.S = 1 << self.W
-        self.table: list[int] = []  # u16 words
-        self.refs: dict = {}
 
-    def leaf_ref(self, value: np.ndarray) -> int:
+    def leaf_ref(self, value: np.ndarray, table: list, refs: dict) -> int:
         if self.regression:
-            q = int(np.clip(np.round((float(value[0]) - float(self.value_offset)) / float(self.value_step)), -INT16_MAX, INT16_MAX))
-            key = q
-            if key not in self.refs:
-                self.refs[key] = len(self.table)
-                self.table.append(q & 0xFFFF)
-            return self.refs[key]
+            q = int(np.clip(np.round((float(value[0]) - float(self.value_offset)) / float(self.value_step)),
+                            -INT16_MAX, INT16_MAX))
+            if q not in refs:
+                refs[q] = len(table)
+                table.append(q & 0xFFFF)
+            return refs[q]
         w = _quantize_distribution(value, self.S)
         top = int(np.argmax(w))
         if w[top] == self.S:
             return top
         key = tuple(w)
-        if key not in self.refs:
-            self.refs[key] = self.nc + len(self.table)
+        if key not in refs:
+            refs[key] = self.nc + len(table)
             for c in np.nonzero(w)[0]:
-                if self.wide:
-                    self.table += [int(c), int(w[c])]
-                else:
-                    self.table.append((int(c) << self.W) | int(w[c]))
-        return self.refs[key]
+                table.extend((int(c), int(w[c])) if self.wide else ((int(c) << self.W) | int(w[c]),))
+        return refs[key]
 
-    def tree_stream(self, tree: Tree) -> bytes:
+    def tree(self, tree: Tree) -> tuple[bytes, bytes]:
+        """(nodes, leaf table) of one tree. Node k is 4 u16: feature, threshold + 32768, left,
+        right; a child is a node index (bit 15 clear, always > k) or 0x8000 | leaf reference."""
         left, right, feature, thr = tree.left, tree.right, tree.feature, tree.threshold
 
         def resolve(i):  # follow pruned splits that every int16 takes one way
@@ -238,38 +206,31 @@ class _Packer:
                 i = left[i] if thr[i] >= INT16_MAX else right[i]
             return i
 
-        def node(i):
-            lc, rc = resolve(left[i]), resolve(right[i])
-            ll, rl = left[lc] < 0, left[rc] < 0
-            f = int(feature[i])
-            head = (0x80 if ll else 0) | (0x40 if rl else 0) | min(f, 63)
-            out = bytearray([head])
-            if f >= 63:
-                out += _varint(f)
-            out += _threshold(int(thr[i]))
-            if ll:
-                out += _varint(self.leaf_ref(tree.value[lc]))
-            if rl:
-                out += _varint(self.leaf_ref(tree.value[rc]))
-            if not ll and not rl:
-                L = node(lc)
-                out += _varint(len(L)) + L + node(rc)
-            elif not ll:
-                out += node(lc)
-            elif not rl:
-                out += node(rc)
-            return bytes(out)
-
+        table: list[int] = []
+        refs: dict = {}
         root = resolve(0)
         if left[root] < 0:  # a single leaf: a split whose both branches reach it
-            r = _varint(self.leaf_ref(tree.value[root]))
-            return bytes([0xC0]) + _threshold(0) + r + r
-        limit = sys.getrecursionlimit()
-        sys.setrecursionlimit(max(limit, 10000))
-        try:
-            return node(root)
-        finally:
-            sys.setrecursionlimit(limit)
+            r = 0x8000 | self.leaf_ref(tree.value[root], table, refs)
+            return struct.pack("<4H", 0, 0, r, r), np.array(table, "<u2").tobytes()
+        order, index, stack = [], {}, [root]
+        while stack:  # pre-order numbering, so that children come after their parent
+            i = stack.pop()
+            index[i] = len(order)
+            order.append(i)
+            for c in (resolve(right[i]), resolve(left[i])):
+                if left[c] >= 0:
+                    stack.append(c)
+        if len(order) > MAX_NODES_PER_TREE:
+            raise ValueError(f"a tree has {len(order)} decision nodes; at most {MAX_NODES_PER_TREE} are supported")
+        out = bytearray()
+        for i in order:
+            kids = []
+            for c in (resolve(left[i]), resolve(right[i])):
+                kids.append(index[c] if left[c] >= 0 else 0x8000 | self.leaf_ref(tree.value[c], table, refs))
+            out += struct.pack("<4H", int(feature[i]), int(thr[i]) + 32768, *kids)
+        if len(table) > MAX_TABLE_WORDS - self.nc:
+            raise ValueError(f"a tree's leaf table needs {len(table)} words; at most {MAX_TABLE_WORDS - self.nc} fit")
+        return bytes(out), np.array(table, "<u2").tobytes()
 
 
 def count_nodes(ens: TreeEnsemble) -> int:
@@ -277,43 +238,37 @@ def count_nodes(ens: TreeEnsemble) -> int:
 
 
 def pack(ens: TreeEnsemble) -> tuple[list[int], list[tuple[str, str, np.ndarray]]]:
-    """Header fields and sections of the model file for ``ens``."""
+    """Header fields and sections of the model file for ``ens`` (layout: docs/modelfile.md)."""
     if not ens.trees:
         raise ValueError("the ensemble has no trees")
     if len(ens.trees) > MAX_TREES:
         raise ValueError(f"{len(ens.trees)} trees; at most {MAX_TREES} are supported")
     if not 1 <= ens.n_features <= 65535:
         raise ValueError(f"n_features must be 1..65535, got {ens.n_features}")
-    if ens.is_classifier and not 1 <= ens.n_classes <= 65535:
-        raise ValueError(f"n_classes must be 1..65535, got {ens.n_classes}")
+    if ens.is_classifier and not 1 <= ens.n_classes <= 32767:
+        raise ValueError(f"n_classes must be 1..32767, got {ens.n_classes}")
     for t in ens.trees:
         f = t.feature[t.left >= 0]
         if f.size and (f.min() < 0 or f.max() >= ens.n_features):
             raise ValueError(f"a split uses feature {int(f.max())}, but the model has {ens.n_features} features")
     p = _Packer(ens)
-    streams = [p.tree_stream(t) for t in ens.trees]
-    n_trees = len(streams)
+    parts = [p.tree(t) for t in ens.trees]
+    n_trees = len(parts)
     flags = (FLAG_REGRESSION if p.regression else 0) | (FLAG_WIDE if p.wide else 0) | (FLAG_SCALING if ens.scaling else 0)
-    head_words = 8 + n_trees
-    leaf_off = 4 * head_words
-    table = np.array(p.table, dtype=np.uint16)
-    node_off = leaf_off + 2 * len(table)
-    offsets, pos = [], 0
-    for s in streams:
-        offsets.append(pos)
-        pos += len(s)
-    end = node_off + pos
-    scratch_off = (end + 3) & ~3
-    n_acc = max(ens.n_classes, 1)
-    blob = bytearray()
-    blob += struct.pack(f"<{head_words}I", n_trees, ens.n_classes, flags, p.W, leaf_off, node_off, scratch_off, end, *offsets)
-    blob += table.astype("<u2").tobytes()
-    for s in streams:
-        blob += s
-    blob += b"\0" * (scratch_off - end)
-    max_depth = max(1, max(_max_depth(t) for t in ens.trees))
-    fields = [ens.n_features, ens.n_classes, n_trees, count_nodes(ens), flags, 4 * n_acc, max_depth]
-    sections = [("tree", "B", np.frombuffer(bytes(blob), dtype=np.uint8))]
+    pos = 4 * (8 + 2 * n_trees)
+    offsets, body = [], bytearray()
+    for nodes, table in parts:
+        offsets += [pos, pos + len(nodes)]
+        body += nodes + table
+        pos += len(nodes) + len(table)
+        pad = -pos % 4
+        body += b"\0" * pad
+        pos += pad
+    scratch = pos
+    blob = struct.pack(f"<{8 + 2 * n_trees}I", n_trees, ens.n_classes, flags, p.W, ens.n_features, 0, scratch, 0,
+                       *offsets) + bytes(body)
+    fields = [ens.n_features, ens.n_classes, n_trees, count_nodes(ens), flags, 4 * max(ens.n_classes, 1)]
+    sections = [("tree", "B", np.frombuffer(blob, dtype=np.uint8))]
     if ens.is_classifier:
         if all(isinstance(c, int) for c in ens.classes):
             sections.append(("labl", "i", np.array(ens.classes, dtype=np.int64)))
