@@ -18,9 +18,10 @@ from . import modelfile
 @micropython.viper
 def _run(m: ptr8, x: ptr16) -> int:
     # Classification: add every tree's leaf distribution to the votes and return the class
-    # index; regression: return the sum of the trees' int16 leaf codes. Node k of a tree is
-    # 4 u16 at m + 8k: feature, threshold + 32768, left, right (docs/modelfile.md). The two
-    # arguments are the only locals kept in registers, so m is reused as the node cursor.
+    # index; regression: return the sum of the trees' int16 leaf codes. A decision node is 4 u16:
+    # feature, threshold + 32768, and the forward byte jumps to the left and right child; a leaf
+    # record starts with 0xFFFF (docs/modelfile.md). With .mpy code only the two arguments live
+    # in registers, so m is reused as the cursor and the node step touches no other local.
     w = ptr32(m)
     base = uint(m)
     n_classes = w[1]
@@ -35,35 +36,32 @@ def _run(m: ptr8, x: ptr16) -> int:
     total = 0
     t = 0
     while t < w[0]:
-        tb = base + uint(w[8 + 2 * t])
-        c = 0
-        while c < 0x8000:
-            m = ptr8(tb + (c << 3))
+        m = ptr8(base + uint(w[8 + 2 * t]))
+        while ptr16(m)[0] != 0xFFFF:  # a decision node: jump forward to the child
             if (x[ptr16(m)[0]] ^ 0x8000) <= ptr16(m)[1]:
-                c = ptr16(m)[2]
+                m = ptr8(ptr16(m)[2] + uint(m))
             else:
-                c = ptr16(m)[3]
-        c = c & 0x7FFF
-        q = ptr16(base + uint(w[9 + 2 * t]))  # this tree's leaf table
+                m = ptr8(ptr16(m)[3] + uint(m))
+        c = ptr16(m)[1]  # a leaf record
         if n_classes == 0:
-            total += (q[c] ^ 0x8000) - 0x8000
+            total += (c ^ 0x8000) - 0x8000
         elif c < n_classes:
             votes[c] += s
-        else:
-            q = ptr16(uint(q) + ((c - n_classes) << 1))
+        elif wb == 15:  # wide entries: class, weight
+            q = ptr16(uint(m) + 4)
             h = s
             while h > 0:
-                e = q[0]
-                if wb == 15:  # wide entry: class, weight
-                    f = e
-                    e = q[1]
-                    q = ptr16(uint(q) + 4)
-                else:
-                    f = e >> wb
-                    e = e & mask
-                    q = ptr16(uint(q) + 2)
-                votes[f] += e
+                votes[q[0]] += q[1]
+                h -= q[1]
+                q = ptr16(uint(q) + 4)
+        else:  # narrow entries: class << wb | weight
+            q = ptr16(uint(m) + 4)
+            h = s
+            while h > 0:
+                e = q[0] & mask
+                votes[q[0] >> wb] += e
                 h -= e
+                q = ptr16(uint(q) + 2)
         t += 1
     if n_classes == 0:
         return total
@@ -121,46 +119,45 @@ def _proba(m: ptr8, out: ptr32):
 
 
 def _check(m, size):
-    # Check every node once, so that _run can trust m: feature indices in range, children
-    # pointing forward inside their tree (so every walk ends), leaf references inside the
-    # tree's leaf table, distributions well formed. Raises ValueError naming the problem.
+    # Check every record once, so that _run can trust m: feature indices in range, jumps
+    # forward onto a node or a leaf record of the same tree (so every walk ends), leaf
+    # distributions well formed. Raises ValueError naming the problem.
     nt, nc, wb, nf = _u32(m, 0), _u32(m, 1), _u32(m, 3), _u32(m, 4)
     s = 1 << wb
+
+    def u16(i):
+        return m[i] | m[i + 1] << 8
+
     for t in range(nt):
         a, b = _u32(m, 8 + 2 * t), _u32(m, 9 + 2 * t)
         e = _u32(m, 10 + 2 * t) if t + 1 < nt else _u32(m, 6)
-        n, nv = (b - a) // 8, (e - b) // 2
-        if not (4 * (8 + 2 * nt) <= a < b <= e <= size) or a & 3 or (b - a) & 7:
+        if not (4 * (8 + 2 * nt) <= a <= b < e <= size) or a & 3 or (b - a) & 7:
             raise ValueError("corrupted tree model: tree %d has bad offsets" % t)
-
-        def word(j):
-            if j >= nv:
-                raise ValueError("corrupted tree model: tree %d has a leaf reference outside its table" % t)
-            return m[b + 2 * j] | m[b + 2 * j + 1] << 8
-
-        for k in range(n):
-            i = a + 8 * k
-            if m[i] | m[i + 1] << 8 >= nf:
-                raise ValueError("corrupted tree model: tree %d uses feature %d of %d" % (t, m[i] | m[i + 1] << 8, nf))
-            for i in (i + 4, i + 6):
-                c = m[i] | m[i + 1] << 8
-                if c < 0x8000:
-                    if not k < c < n:
-                        raise ValueError("corrupted tree model: tree %d has a child that is not a later node" % t)
-                    continue
-                c &= 0x7FFF
-                if nc == 0:
-                    word(c)
-                elif c >= nc:
-                    j, acc = c - nc, 0
-                    while acc < s:
-                        v = word(j)
-                        c, v, j = (v, word(j + 1), j + 2) if wb == 15 else (v >> wb, v & (s - 1), j + 1)
-                        if c >= nc or not v:
-                            raise ValueError("corrupted tree model: tree %d has a bad leaf distribution" % t)
-                        acc += v
-                    if acc != s:
-                        raise ValueError("corrupted tree model: tree %d has a bad leaf distribution" % t)
+        leaves = set()
+        i = b
+        while i + 4 <= e and u16(i) == 0xFFFF:  # leaf records
+            leaves.add(i)
+            r = u16(i + 2)
+            i += 4
+            if nc and r >= nc:
+                acc = 0
+                while acc < s and i + (4 if wb == 15 else 2) <= e:
+                    v = u16(i)
+                    c, v, i = (v, u16(i + 2), i + 4) if wb == 15 else (v >> wb, v & (s - 1), i + 2)
+                    if c >= nc or not v:
+                        break
+                    acc += v
+                if acc != s:
+                    raise ValueError("corrupted tree model: tree %d has a bad leaf distribution" % t)
+        if not leaves or e - i > 3:
+            raise ValueError("corrupted tree model: tree %d has bad leaf records" % t)
+        for i in range(a, b, 8):
+            if u16(i) >= nf:
+                raise ValueError("corrupted tree model: tree %d uses feature %d of %d" % (t, u16(i), nf))
+            for j in (i + 4, i + 6):
+                c = i + u16(j)
+                if not (c > i and (c < b and (c - a) % 8 == 0 or c in leaves)):
+                    raise ValueError("corrupted tree model: tree %d has a jump that misses a later node" % t)
 
 
 def _u32(b, k):
@@ -182,6 +179,26 @@ class TreeModel:
         self._rval = rval
         self._scaling = scaling
         self._x = None
+        self.predict = self._predictor()
+
+    def _predictor(self):
+        # predict() is a closure over the model's parts: an instance method would cost three
+        # attribute look-ups per call, a fifth of a forest inference on a Cortex-M.
+        m, classes, rval, n, check = self._m, self.classes, self._rval, self.n_trees, self._check_x
+        seen = None
+
+        def predict(x, run=_run):
+            """Class label (an element of ``classes``), or the predicted value of a regressor.
+            ``x``: ``array('h')`` of ``n_features`` int16 features."""
+            nonlocal seen
+            if x is not seen:
+                check(x)
+                seen = x
+            if rval is None:
+                return classes[run(m, x)]
+            return rval[0] + rval[1] * run(m, x) / n
+
+        return predict
 
     def _check_x(self, x):
         n = self.n_features
@@ -198,15 +215,6 @@ class TreeModel:
         if a != -1 or b != 0x2345:
             raise TypeError("x must be array('h') (int16 features)")
         self._x = x
-
-    def predict(self, x):
-        """Class label (an element of ``classes``), or the predicted value of a regressor."""
-        if x is not self._x:
-            self._check_x(x)
-        r = _run(self._m, x)
-        if self._rval is None:
-            return self.classes[r]
-        return self._rval[0] + self._rval[1] * r / self.n_trees
 
     def predict_proba(self, x, out):
         """Fill ``out`` (``array('f')``, length ``n_classes``) with the class probabilities and

@@ -185,8 +185,8 @@ def test_corrupt_files_raise_value_error():
 
 def test_crafted_files_with_valid_crc_are_refused():
     # a writer bug or a hostile file must not reach the viper kernel (tests/fixtures/trees.py)
-    for name, words in (("feature", "feature 64 of 64"), ("child", "not a later node"),
-                        ("leafref", "outside its table"), ("weight", "distribution"), ("offset", "offsets")):
+    for name, words in (("feature", "feature 64 of 64"), ("jump", "misses a later node"),
+                        ("misaligned", "misses a later node"), ("weight", "distribution"), ("offset", "offsets")):
         msg = expect_error(ValueError, trees.load, DIR + "crafted_" + name + ".tsm")
         assert "corrupted tree model" in msg and words in msg, (name, msg)
 

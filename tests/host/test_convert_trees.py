@@ -59,12 +59,12 @@ def test_splits_no_int16_can_take_are_pruned():
                 threshold=np.array([40000, 0, 0]), value=np.array([[0, 0], [1, 0], [0, 1.0]]))
     fields, sections = ctrees.pack(TreeEnsemble(1, [0, 1], [tree]))
     blob = bytes(sections[0][2])
-    nodes = int.from_bytes(blob[32:36], "little")
-    words = np.frombuffer(blob[nodes:nodes + 8], "<u2")
-    assert list(words[2:]) == [0x8000, 0x8000]  # one node whose both children are the class-0 leaf
+    a, b = int.from_bytes(blob[32:36], "little"), int.from_bytes(blob[36:40], "little")
+    assert a == b  # no decision node
+    assert list(np.frombuffer(blob[b:b + 4], "<u2")) == [0xFFFF, 0]  # one leaf record: class 0
 
 
-def test_nodes_hold_biased_thresholds_and_forward_children():
+def test_nodes_hold_biased_thresholds_and_forward_jumps():
     X, y = load_iris(return_X_y=True)
     est = DecisionTreeClassifier(random_state=0).fit(np.round(X * 10) - 30, y)
     fields, sections = ctrees.pack(ctrees.from_sklearn(est))
@@ -76,8 +76,9 @@ def test_nodes_hold_biased_thresholds_and_forward_children():
     assert len(nodes) == len(internal)
     assert sorted(nodes[:, 1].astype(int) - 32768) == sorted(np.floor(t.threshold[internal]).astype(int))
     for k, (_, _, left, right) in enumerate(nodes):
-        for c in (left, right):
-            assert c >= 0x8000 or k < c < len(nodes)
+        for jump in (int(left), int(right)):  # forward, onto a node or a leaf record
+            target = a + 8 * k + jump
+            assert jump > 0 and ((target - a) % 8 == 0 and target < b or blob[target:target + 2] == b"\xff\xff")
 
 
 def test_distribution_quantization_sums_to_S():

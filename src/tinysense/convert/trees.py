@@ -141,8 +141,8 @@ def _label(c):
 
 
 # ---------------------------------------------------------------------------- packing
-MAX_NODES_PER_TREE = 32767
-MAX_TABLE_WORDS = 32767
+MAX_JUMP = 65535
+LEAF = 0xFFFF
 
 
 def _quantize_distribution(p: np.ndarray, S: int) -> np.ndarray:
@@ -157,7 +157,7 @@ def _quantize_distribution(p: np.ndarray, S: int) -> np.ndarray:
 
 
 class _Packer:
-    """Packs one tree at a time: 8-byte nodes, plus that tree's leaf table (u16 words)."""
+    """Packs one tree at a time: 8-byte decision nodes, then the tree's leaf records."""
 
     def __init__(self, ens: TreeEnsemble):
         self.ens = ens
@@ -177,28 +177,24 @@ class _Packer:
             self.W = 15 if self.wide else 16 - cbits
         self.S = 1 << self.W
 
-    def leaf_ref(self, value: np.ndarray, table: list, refs: dict) -> int:
+    def leaf_record(self, value: np.ndarray) -> tuple:
+        """u16 words of one leaf record: 0xFFFF, then the class (pure leaf), the int16 code
+        (regression), or n_classes followed by the distribution entries."""
         if self.regression:
             q = int(np.clip(np.round((float(value[0]) - float(self.value_offset)) / float(self.value_step)),
                             -INT16_MAX, INT16_MAX))
-            if q not in refs:
-                refs[q] = len(table)
-                table.append(q & 0xFFFF)
-            return refs[q]
+            return (LEAF, q & 0xFFFF)
         w = _quantize_distribution(value, self.S)
         top = int(np.argmax(w))
         if w[top] == self.S:
-            return top
-        key = tuple(w)
-        if key not in refs:
-            refs[key] = self.nc + len(table)
-            for c in np.nonzero(w)[0]:
-                table.extend((int(c), int(w[c])) if self.wide else ((int(c) << self.W) | int(w[c]),))
-        return refs[key]
+            return (LEAF, top)
+        words = [LEAF, self.nc]
+        for c in np.nonzero(w)[0]:
+            words += [int(c), int(w[c])] if self.wide else [(int(c) << self.W) | int(w[c])]
+        return tuple(words)
 
-    def tree(self, tree: Tree) -> tuple[bytes, bytes]:
-        """(nodes, leaf table) of one tree. Node k is 4 u16: feature, threshold + 32768, left,
-        right; a child is a node index (bit 15 clear, always > k) or 0x8000 | leaf reference."""
+    def tree(self, tree: Tree) -> tuple[bytes, int]:
+        """(bytes, size of the node area) of one tree, laid out as in docs/modelfile.md."""
         left, right, feature, thr = tree.left, tree.right, tree.feature, tree.threshold
 
         def resolve(i):  # follow pruned splits that every int16 takes one way
@@ -206,31 +202,39 @@ class _Packer:
                 i = left[i] if thr[i] >= INT16_MAX else right[i]
             return i
 
-        table: list[int] = []
-        refs: dict = {}
-        root = resolve(0)
-        if left[root] < 0:  # a single leaf: a split whose both branches reach it
-            r = 0x8000 | self.leaf_ref(tree.value[root], table, refs)
-            return struct.pack("<4H", 0, 0, r, r), np.array(table, "<u2").tobytes()
-        order, index, stack = [], {}, [root]
-        while stack:  # pre-order numbering, so that children come after their parent
+        order, index, stack = [], {}, [resolve(0)]
+        while stack:  # pre-order: a node's left child follows it
             i = stack.pop()
+            if left[i] < 0:
+                continue
             index[i] = len(order)
             order.append(i)
-            for c in (resolve(right[i]), resolve(left[i])):
-                if left[c] >= 0:
-                    stack.append(c)
-        if len(order) > MAX_NODES_PER_TREE:
-            raise ValueError(f"a tree has {len(order)} decision nodes; at most {MAX_NODES_PER_TREE} are supported")
+            stack += [resolve(right[i]), resolve(left[i])]
+        records, where, leaf_bytes = [], {}, 0
+        leaves = [resolve(0)] if not order else [resolve(c) for i in order for c in (left[i], right[i])]
+        for c in leaves:
+            if left[c] < 0:
+                rec = self.leaf_record(tree.value[c])
+                if rec not in where:
+                    where[rec] = 8 * len(order) + leaf_bytes
+                    records.append(rec)
+                    leaf_bytes += 2 * len(rec)
         out = bytearray()
-        for i in order:
-            kids = []
+        for k, i in enumerate(order):
+            jumps = []
             for c in (resolve(left[i]), resolve(right[i])):
-                kids.append(index[c] if left[c] >= 0 else 0x8000 | self.leaf_ref(tree.value[c], table, refs))
-            out += struct.pack("<4H", int(feature[i]), int(thr[i]) + 32768, *kids)
-        if len(table) > MAX_TABLE_WORDS - self.nc:
-            raise ValueError(f"a tree's leaf table needs {len(table)} words; at most {MAX_TABLE_WORDS - self.nc} fit")
-        return bytes(out), np.array(table, "<u2").tobytes()
+                target = 8 * index[c] if left[c] >= 0 else where[self.leaf_record(tree.value[c])]
+                jump = target - 8 * k
+                if not 0 < jump <= MAX_JUMP:
+                    raise ValueError(f"a tree is too large for the model format (a jump of {jump} bytes, at most "
+                                     f"{MAX_JUMP}); limit its size with max_leaf_nodes or max_depth")
+                jumps.append(jump)
+            out += struct.pack("<4H", int(feature[i]), int(thr[i]) + 32768, *jumps)
+        node_bytes = len(out)
+        for rec in records:
+            out += struct.pack(f"<{len(rec)}H", *rec)
+        out += b"\0" * (-len(out) % 4)
+        return bytes(out), node_bytes
 
 
 def count_nodes(ens: TreeEnsemble) -> int:
@@ -257,13 +261,10 @@ def pack(ens: TreeEnsemble) -> tuple[list[int], list[tuple[str, str, np.ndarray]
     flags = (FLAG_REGRESSION if p.regression else 0) | (FLAG_WIDE if p.wide else 0) | (FLAG_SCALING if ens.scaling else 0)
     pos = 4 * (8 + 2 * n_trees)
     offsets, body = [], bytearray()
-    for nodes, table in parts:
-        offsets += [pos, pos + len(nodes)]
-        body += nodes + table
-        pos += len(nodes) + len(table)
-        pad = -pos % 4
-        body += b"\0" * pad
-        pos += pad
+    for data, node_bytes in parts:
+        offsets += [pos, pos + node_bytes]
+        body += data
+        pos += len(data)
     scratch = pos
     blob = struct.pack(f"<{8 + 2 * n_trees}I", n_trees, ens.n_classes, flags, p.W, ens.n_features, 0, scratch, 0,
                        *offsets) + bytes(body)
