@@ -182,22 +182,29 @@ class TreeModel:
         self.predict = self._predictor()
 
     def _predictor(self):
-        # predict() is a closure over the model's parts: an instance method would cost three
-        # attribute look-ups per call, a fifth of a forest inference on a Cortex-M.
-        m, classes, rval, n, check = self._m, self.classes, self._rval, self.n_trees, self._check_x
+        # predict() is a closure: an instance method would cost three attribute look-ups per
+        # call, a fifth of a forest inference on a Cortex-M. Constants are default arguments
+        # and only `seen` is a closed-over cell: MicroPython puts the arguments of a closure
+        # with more than 5 cells plus arguments on the heap at every call.
         seen = None
-
-        def predict(x, run=_run):
-            """Class label (an element of ``classes``), or the predicted value of a regressor.
-            ``x``: ``array('h')`` of ``n_features`` int16 features."""
-            nonlocal seen
-            if x is not seen:
-                check(x)
-                seen = x
-            if rval is None:
+        if self._rval is None:
+            def predict(x, m=self._m, classes=self.classes, check=self._check_x, run=_run):
+                """Class label (an element of ``classes``) for ``x``, ``array('h')`` of
+                ``n_features`` int16 features."""
+                nonlocal seen
+                if x is not seen:
+                    check(x)
+                    seen = x
                 return classes[run(m, x)]
-            return rval[0] + rval[1] * run(m, x) / n
-
+        else:
+            def predict(x, m=self._m, v=self._rval, n=self.n_trees, check=self._check_x, run=_run):
+                """Predicted value (float) for ``x``, ``array('h')`` of ``n_features`` int16
+                features."""
+                nonlocal seen
+                if x is not seen:
+                    check(x)
+                    seen = x
+                return v[0] + v[1] * run(m, x) / n
         return predict
 
     def _check_x(self, x):
