@@ -34,19 +34,21 @@ def _run(m: ptr8, x: ptr16) -> int:
         votes[c] = 0
         c += 1
     total = 0
-    t = 0
-    while t < w[0]:
-        m = ptr8(base + uint(w[8 + 2 * t]))
+    t = w[0]
+    tp = ptr32(base + 32)  # (first node, first leaf) offsets of each tree
+    while t > 0:
+        m = ptr8(base + uint(tp[0]))
+        tp = ptr32(uint(tp) + 8)
         while ptr16(m)[0] != 0xFFFF:  # a decision node: jump forward to the child
             if (x[ptr16(m)[0]] ^ 0x8000) <= ptr16(m)[1]:
                 m = ptr8(ptr16(m)[2] + uint(m))
             else:
                 m = ptr8(ptr16(m)[3] + uint(m))
         c = ptr16(m)[1]  # a leaf record
-        if n_classes == 0:
-            total += (c ^ 0x8000) - 0x8000
-        elif c < n_classes:
+        if c < n_classes:
             votes[c] += s
+        elif n_classes == 0:
+            total += (c ^ 0x8000) - 0x8000
         elif wb == 15:  # wide entries: class, weight
             q = ptr16(uint(m) + 4)
             h = s
@@ -62,7 +64,7 @@ def _run(m: ptr8, x: ptr16) -> int:
                 votes[q[0] >> wb] += e
                 h -= e
                 q = ptr16(uint(q) + 2)
-        t += 1
+        t -= 1
     if n_classes == 0:
         return total
     # First class within 2 * n_trees - 1 votes of the maximum: exact ties in scikit-learn's
