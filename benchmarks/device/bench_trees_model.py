@@ -14,6 +14,7 @@
 import array
 import gc
 import json
+import micropython
 import sys
 import time
 
@@ -83,12 +84,23 @@ ram = gc.mem_alloc() - ram0
 modules = sorted(k for k in sys.modules if k == "tinysense" or k.startswith("tinysense."))
 
 buf = array.array("h", rows[0])
+n_cols = len(buf)
 
+
+
+@micropython.viper
+def copy_row(dst: ptr16, src: ptr16, n: int):
+    # Copies one test row into the input buffer without allocating (a slice assignment
+    # would allocate a slice object for every row and add garbage collection to the timing).
+    i = 0
+    while i < n:
+        dst[i] = src[i]
+        i += 1
 
 def one_pass(collect):
     out = []
     for x in rows:
-        buf[:] = x
+        copy_row(buf, x, n_cols)
         p = predict(buf)
         if collect:
             out.append(p)
@@ -109,7 +121,7 @@ while len(times) < repeats or time.ticks_diff(time.ticks_ms(), started) < min_ms
     gc.collect()
     t0 = time.ticks_us()
     for x in rows:
-        buf[:] = x
+        copy_row(buf, x, n_cols)
         predict(buf)
     times.append(time.ticks_diff(time.ticks_us(), t0))
 ordered = sorted(times)

@@ -269,7 +269,7 @@ def cmd_package(args) -> int:
 PLUGINS = {
     "bench": ("tinysense.bench", "measure speed and size against the peers (emlearn, everywhereml, m2cgen)"),
     "bench trees": ("tinysense.bench", "random-forest inference on the MicroPython unix port: tinysense against "
-                    "emlearn-micropython, everywhereml and m2cgen (speed, RAM, file sizes)"),
+                    "the code everywhereml and m2cgen generate (speed, RAM, file sizes)"),
     "demo": ("tinysense.demo", "run a demonstration on the MicroPython unix port"),
 }
 
