@@ -180,7 +180,7 @@ class TreeModel:
         self._m = blob
         self._rval = rval
         self._scaling = scaling
-        self._x = None
+        self._x = self._out = None
         self.predict = self._predictor()
 
     def _predictor(self):
@@ -209,21 +209,41 @@ class TreeModel:
                 return v[0] + v[1] * run(m, x) / n
         return predict
 
-    def _check_x(self, x):
+    def _check_x(self, x, name="x"):
         n = self.n_features
         if type(x) is not array.array:
-            raise TypeError("x must be array('h') of %d int16 features, not %s" % (n, type(x).__name__))
+            raise TypeError("%s must be array('h') of %d int16 features, not %s" % (name, n, type(x).__name__))
         if len(x) != n:
-            raise ValueError("x has %d values; the model expects %d features" % (len(x), n))
+            raise ValueError("%s has %d values; the model expects %d features" % (name, len(x), n))
         keep = x[0]
-        x[0] = -1
-        a = x[0]
-        x[0] = 0x12345
-        b = x[0]
+        try:
+            x[0] = -1
+            a = x[0]
+            x[0] = 0x12345
+            b = x[0]
+        except TypeError:  # a float array
+            a = b = 0
         x[0] = keep
         if a != -1 or b != 0x2345:
-            raise TypeError("x must be array('h') (int16 features)")
-        self._x = x
+            raise TypeError("%s must be array('h') (int16 features)" % name)
+        if name == "x":
+            self._x = x
+
+    def _check_out(self, out):
+        # array('f') of n_classes: the kernel writes 4-byte float32 patterns, so a narrower or
+        # integer array would be written past its end or filled with garbage.
+        n = self.n_classes
+        if type(out) is not array.array or len(out) != n:
+            raise ValueError("out must be array('f') of length %d" % n)
+        keep = out[0]
+        try:
+            out[0] = 0.5
+        except TypeError:
+            raise TypeError("out must be array('f') (float32), not an integer array") from None
+        if len(bytes(out)) != 4 * n:
+            raise TypeError("out must be array('f') (float32, 4 bytes each)")
+        out[0] = keep
+        self._out = out
 
     def predict_proba(self, x, out):
         """Fill ``out`` (``array('f')``, length ``n_classes``) with the class probabilities and
@@ -233,8 +253,8 @@ class TreeModel:
             raise ValueError("predict_proba needs a classifier; this model is a regressor")
         if x is not self._x:
             self._check_x(x)
-        if type(out) is not array.array or len(out) != self.n_classes:
-            raise ValueError("out must be array('f') of length %d" % self.n_classes)
+        if out is not self._out:
+            self._check_out(out)
         r = _run(self._m, x)
         _proba(self._m, out)
         return r
@@ -244,8 +264,9 @@ class TreeModel:
         ``round((x - offset) * scale)`` with the converter's stored per-feature offset and scale
         (half away from zero, clipped to int16). Returns ``out``."""
         n = self.n_features
-        if len(xf) != n or len(out) != n:
-            raise ValueError("quantize needs %d input and %d output values" % (n, n))
+        if len(xf) != n:
+            raise ValueError("xf has %d values; the model expects %d features" % (len(xf), n))
+        self._check_x(out, "out")
         s = self._scaling
         for j in range(n):
             v = xf[j] if s is None else (xf[j] - s[j]) * s[n + j]

@@ -146,6 +146,10 @@ def test_bad_inputs_raise_clear_errors():
     expect_error(TypeError, model.predict, array.array("H", [0] * 64), words=("'h'",))
     x = array.array("h", [0] * 64)
     expect_error(ValueError, model.predict_proba, x, array.array("f", [0] * 9), words=("10",))
+    for tc in "bhi":  # an integer out array would be overrun or filled with float bit patterns
+        expect_error(TypeError, model.predict_proba, x, array.array(tc, [0] * 10), words=("'f'",))
+    expect_error(TypeError, model.quantize, [0.0] * 64, array.array("i", [0] * 64), words=("'h'",))
+    expect_error(ValueError, model.quantize, [0.0] * 63, x, words=("63",))
     reg = trees.load(DIR + "digits_rfr.tsm")
     expect_error(ValueError, reg.predict_proba, x, array.array("f", [0]), words=("regressor",))
 
