@@ -19,7 +19,11 @@ except ImportError:  # a port built without CRC-32: bitwise, slow but the same
         return crc ^ 0xFFFFFFFF
 
 KIND_TREES = 1
-KIND_NAMES = ("", "tree ensemble")
+KIND_KNN = 2
+KIND_CNN = 3
+KIND_SOS = 4
+KIND_FEATURES = 5
+KIND_NAMES = ("", "tree ensemble", "k-NN model", "CNN", "IIR filter (second-order sections)", "feature layout")
 _SIZE = {"b": 1, "B": 1, "h": 2, "H": 2, "i": 4, "I": 4, "f": 4}
 
 

@@ -13,7 +13,12 @@ MAGIC = b"TSMF"
 VERSION = 1
 
 KIND_TREES = 1
-KINDS = {KIND_TREES: "tree ensemble"}
+KIND_KNN = 2
+KIND_CNN = 3
+KIND_SOS = 4
+KIND_FEATURES = 5
+KINDS = {KIND_TREES: "tree ensemble", KIND_KNN: "k-NN model", KIND_CNN: "CNN", KIND_SOS: "IIR filter (second-order sections)",
+         KIND_FEATURES: "feature layout"}
 
 _TYPECODES = {"b": np.int8, "B": np.uint8, "h": np.int16, "H": np.uint16, "i": np.int32, "I": np.uint32, "f": np.float32}
 

@@ -10,6 +10,14 @@ from typing import BinaryIO, Final, Literal, overload
 
 KIND_TREES: Final = 1
 """Model file kind of a tree ensemble (header field ``kind``)."""
+KIND_KNN: Final = 2
+"""Model file kind of a k-NN model."""
+KIND_CNN: Final = 3
+"""Model file kind of an int8 CNN."""
+KIND_SOS: Final = 4
+"""Model file kind of an IIR filter as second-order sections."""
+KIND_FEATURES: Final = 5
+"""Model file kind of a feature layout."""
 
 KIND_NAMES: Final[tuple[str, ...]]
 """Readable name of each kind, indexed by kind number (index 0 is unused: ``""``)."""
