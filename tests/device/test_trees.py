@@ -197,3 +197,28 @@ def test_crafted_files_with_valid_crc_are_refused():
 
 def test_missing_file():
     expect_error(OSError, trees.load, DIR + "no_such_file.tsm")
+
+
+def test_plain_python_twin_gives_the_same_results():
+    # ports without the native emitters run tinysense.trees_python: same integers, same labels
+    from tinysense import trees_python, trees_viper
+
+    for name in ("digits_rfc", "digits_rfr", "wide40", "iris_names", "single_leaf"):
+        model = trees.load(DIR + name + ".tsm")
+        nf = model.n_features
+        X = read(name, "x", "h")
+        x = array.array("h", bytearray(2 * nf))
+        out_v = array.array("f", bytearray(4 * max(model.n_classes, 1)))
+        out_p = array.array("f", bytearray(4 * max(model.n_classes, 1)))
+        for k in range(min(60, len(X) // nf)):
+            for j in range(nf):
+                x[j] = X[k * nf + j]
+            v = trees_viper.run(model._m, x)
+            if model.n_classes:
+                trees_viper.proba(model._m, out_v)
+            p = trees_python.run(model._m, x)
+            assert p == v, (name, k, p, v)
+            if model.n_classes:
+                trees_python.proba(model._m, out_p)
+                for c in range(model.n_classes):
+                    assert abs(out_p[c] - out_v[c]) < 1e-6, (name, k, c, out_p[c], out_v[c])
