@@ -5,7 +5,7 @@
     label = model.predict(x)
     model.predict_proba(x, out)       # out: array('f'), length model.n_classes
 
-One ``@micropython.viper`` call (:mod:`tinysense.trees_viper`) walks all trees over one packed
+One viper call (:mod:`tinysense.trees_viper`) walks all trees over one packed
 buffer (docs/modelfile.md); classification allocates nothing. Ports without the native
 emitters use the plain-Python twin :mod:`tinysense.trees_python`.
 """

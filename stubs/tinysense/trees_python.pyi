@@ -1,4 +1,4 @@
-"""Plain-Python twin of ``tinysense.trees_viper`` for ports without the native emitters.
+"""Plain-Python twin of ``tinysense.trees_viper`` for ports without the native emitters (same results, slower).
 
 Called by ``TreeModel``; use them directly only with a buffer that ``trees.load`` validated.
 """

@@ -8,7 +8,6 @@ no int16 value can take one way are pruned to the branch every input takes.
 from __future__ import annotations
 
 import struct
-import sys
 
 import numpy as np
 
