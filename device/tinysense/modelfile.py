@@ -108,7 +108,14 @@ class Reader:
 
 
 def open_file(source, kind):
-    """``(reader, stream, owned)`` for a path or a binary stream; close ``stream`` if ``owned``."""
+    """``(reader, stream, owned)`` for a path, a binary stream or bytes; close ``stream`` if
+    ``owned``."""
+    if isinstance(source, (bytes, bytearray)):
+        import io
+
+        source = io.BytesIO(source)
+    elif not isinstance(source, str) and not hasattr(source, "readinto"):
+        raise TypeError("expected a file path, a binary stream or bytes, not %s" % type(source).__name__)
     if isinstance(source, str):
         f = open(source, "rb")
         try:

@@ -73,8 +73,9 @@ class Reader:
         """Check that no section is left, that nothing follows the CRC, and that the CRC-32
         matches. Raises ``ValueError`` otherwise ("model file corrupted: CRC-32 mismatch")."""
 
-def open_file(source: str | BinaryIO, kind: int) -> tuple[Reader, BinaryIO, bool]:
-    """``(reader, stream, owned)`` for a path or a binary stream; close ``stream`` if ``owned``.
+def open_file(source: str | BinaryIO | bytes | bytearray, kind: int) -> tuple[Reader, BinaryIO, bool]:
+    """``(reader, stream, owned)`` for a path, a binary stream or bytes (read through
+    ``io.BytesIO``); close ``stream`` if ``owned``. Anything else raises ``TypeError``.
 
     A path is opened with ``open(source, "rb")`` (``OSError`` if it cannot be) and closed again
     if its header is bad. Raises ``ValueError`` as :class:`Reader` does.

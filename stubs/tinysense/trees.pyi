@@ -86,11 +86,12 @@ class TreeModel:
         Raises: ``ValueError`` if ``len(xf)`` or ``len(out)`` is not ``n_features``.
         """
 
-def load(source: str | BinaryIO) -> TreeModel:
+def load(source: str | BinaryIO | bytes | bytearray) -> TreeModel:
     """Load a tree model from a tinysense model file (kind 1, docs/modelfile.md).
 
-    Parameters: ``source``, a path (str) or a binary stream with ``readinto`` (an open file,
-    ``io.BytesIO``); a stream is read from its current position and not closed.
+    Parameters: ``source``, a path (str), a binary stream with ``readinto`` (an open file,
+    ``io.BytesIO``; read from its current position and not closed), or the file's bytes.
+    Anything else raises ``TypeError``.
 
     Raises: ``ValueError`` when the file is not a tinysense model file, holds another kind,
     or is truncated, corrupted (CRC-32) or inconsistent (every tree is checked once here, so

@@ -222,3 +222,9 @@ def test_plain_python_twin_gives_the_same_results():
                 trees_python.proba(model._m, out_p)
                 for c in range(model.n_classes):
                     assert abs(out_p[c] - out_v[c]) < 1e-6, (name, k, c, out_p[c], out_v[c])
+
+
+def test_load_from_bytes_and_refuse_other_sources():
+    model = trees.load(model_bytes())
+    assert model.n_trees == 10
+    expect_error(TypeError, trees.load, [1, 2, 3], words=("path", "list"))
