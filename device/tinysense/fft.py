@@ -1,0 +1,390 @@
+"""Real FFT of 64..1024 int16 samples in fixed point, power spectrum, Hann window.
+
+    f = fft.RFFT(256)
+    x = array.array("h", samples)       # int16, length 256
+    spec = array.array("h", [0] * 258)  # re, im of bins 0..128
+    e = f.forward(x, spec)              # numpy.fft.rfft(x)[k] ~= (spec[2k] + 1j*spec[2k+1]) * 2**e
+    pw = array.array("i", [0] * 129)
+    e2 = f.power(x, pw)                 # abs(numpy.fft.rfft(x)[k])**2 ~= pw[k] * 2**e2
+
+The N-point real FFT is an N/2-point complex radix-2 FFT of the even/odd samples packed as
+re/im, then a split pass that separates the two halves. Data stay int16 between passes; each
+butterfly works in full precision in a 32-bit int and rounds once when it stores.
+
+Scaling is block floating point. Before each pass the kernel knows m, the OR of |v| (ones'
+complement) over all stored values, so every component obeys |v| <= 2**13 * 2**s where s is
+the pass's shift: s = 0 if m < 2**13, 1 if m < 2**14, else 2. A pass grows a component at most
+1 + sqrt(2) times (a + w*b, |w| <= 1), so after the shift every stored value is <= 19,779 and
+fits int16. Small inputs are first shifted left so that |x| <= 2**13 (the exponent goes
+negative), so a quiet signal keeps the same relative precision as a loud one. The exponent e
+that forward() returns is the sum of all shifts (minus the left shift): the true spectrum is
+out * 2**e.
+
+32-bit bounds (viper ints are 32 bits on a microcontroller): twiddles are Q15 with 1.0 = 32768
+(cos stored minus 1 in int16, sin unsigned), |w| <= 32768.71; a twiddle product sum
+c*br + s*bi <= |w| * |b| <= 32768.71 * sqrt(2) * 32768 < 1.52e9 < 2**31; the first two passes
+(twiddles 1 and -i) only add four input values: < 2**18; the split multiplies values of at
+most 2**14: < 7.6e8. Power re*re + im*im <= 2 * 19,779**2 < 2**30.
+"""
+
+import array
+import micropython
+
+# round(32768 * sin(2*pi*i/1024)) for i = 0..256, uint16 little endian: the quarter wave every
+# table is read from, so that twiddles and windows are the same integers on every port
+# (float32 and float64 cos can round differently).
+_SIN = (
+    b'\x00\x00\xc9\x00\x92\x01[\x02$\x03\xed\x03\xb6\x04\x7f\x05H\x06\x11\x07\xd9\x07\xa2\x08k\t3\n\xfb\n\xc4\x0b\x8c\x0cT\r\x1c\x0e\xe4\x0e'
+    b'\xab\x0fs\x10:\x11\x01\x12\xc8\x12\x8f\x13U\x14\x1c\x15\xe2\x15\xa8\x16n\x173\x18\xf9\x18\xbe\x19\x83\x1aG\x1b\x0c\x1c\xd0\x1c\x93\x1dW\x1e'
+    b'\x1a\x1f\xdd\x1f\x9f b!$"\xe5"\xa7#g$(%\xe8%\xa8&h\'\'(\xe5(\xa4)b*\x1f+\xdc+\x99,U-'
+    b"\x11.\xcc.\x87/B0\xfc0\xb51n2'3\xdf3\x974N5\x046\xba6p7%8\xd98\x8d9@:\xf3:\xa5;"
+    b'W<\x08=\xb8=h>\x17?\xc6?t@!A\xceAzB&C\xd1C{D$E\xcdEuF\x1dG\xc4GjH\x0fI'
+    b'\xb4IXJ\xfbJ\x9eK@L\xe1L\x81M!N\xc0N^O\xfbO\x98P4Q\xcfQiR\x03S\x9bS3T\xcaT`U'
+    b'\xf6U\x8aV\x1eW\xb1WCX\xd4XdY\xf4Y\x82Z\x10[\x9d[)\\\xb4\\>]\xc8]P^\xd7^^_\xe4_h`'
+    b'\xec`oa\xf1arb\xf2bqc\xefcld\xe9dde\xdeeWf\xd0fGg\xbdg2h\xa7h\x1ai\x8ci\xfdi'
+    b'nj\xddjKk\xb8k$l\x8fl\xf9lbm\xcam1n\x97n\xfbn_o\xc2o#p\x83p\xe3pAq\x9eq\xfaq'
+    b'Ur\xafr\x08s_s\xb6s\x0bt`t\xb3t\x05uVu\xa6u\xf4uBv\x8ev\xd9v#wlw\xb4w\xfbw@x'
+    b"\x85x\xc8x\nyJy\x8ay\xc9y\x06zBz}z\xb7z\xefz'{]{\x92{\xc6{\xf9{*|Z|\x89|\xb7|"
+    b'\xe4|\x0f}:}c}\x8a}\xb1}\xd6}\xfb}\x1e~?~`~\x7f~\x9d~\xba~\xd6~\xf0~\n\x7f"\x7f8\x7fN\x7f'
+    b'b\x7fu\x7f\x87\x7f\x98\x7f\xa7\x7f\xb5\x7f\xc2\x7f\xce\x7f\xd9\x7f\xe2\x7f\xea\x7f\xf1\x7f\xf6\x7f\xfa\x7f\xfe\x7f\xff\x7f\x00\x80'
+)
+
+
+@micropython.viper
+def _rfft(z: ptr16, x: ptr16, t: ptr16, n: int) -> int:
+    # z: 2n + 2 int16 out; x: 2n int16 in; t: n bit-reversed input offsets, then n twiddle
+    # pairs (cos(2 pi k / 2n) * 32768 - 1, sin * 32768). Returns the exponent.
+    nn = n + n
+    m = 0
+    i = 0
+    while i < nn:  # OR of |x| (ones' complement: -v - 1 for v < 0)
+        v = (x[i] ^ 0x8000) - 0x8000
+        a = v ^ (v >> 31)
+        if a > m:
+            m = a
+        i += 1
+    up = 0
+    s = 0
+    if m >= 0x4000:
+        s = 2
+    elif m >= 0x2000:
+        s = 1
+    else:  # also all-zero input (then out is all zero and e is -12)
+        b = m + 1
+        while b <= 0x1000:  # normalise: afterwards |x << up| <= 2**13
+            b += b
+            up += 1
+    e = s - up
+    # Passes 1 and 2 (twiddles 1 and -i) read x in bit-reversed order. A sum of four values of
+    # |v| <= 2**13 * 2**s lies in [-2**15 * 2**s, 2**15 * 2**s - 4]; with round half down
+    # (r = 2**s / 4) it stores in [-32768, 32767].
+    r = (1 << s) >> 2
+    m = 0
+    j = 0
+    while j < nn:
+        k = t[j >> 1]
+        x0r = (x[k] ^ 0x8000) - 0x8000
+        x0i = (x[k + 1] ^ 0x8000) - 0x8000
+        k = t[(j >> 1) + 1]
+        x1r = (x[k] ^ 0x8000) - 0x8000
+        x1i = (x[k + 1] ^ 0x8000) - 0x8000
+        k = t[(j >> 1) + 2]
+        x2r = (x[k] ^ 0x8000) - 0x8000
+        x2i = (x[k + 1] ^ 0x8000) - 0x8000
+        k = t[(j >> 1) + 3]
+        x3r = (x[k] ^ 0x8000) - 0x8000
+        x3i = (x[k + 1] ^ 0x8000) - 0x8000
+        a0r = x0r + x1r
+        a0i = x0i + x1i
+        a1r = x0r - x1r
+        a1i = x0i - x1i
+        a2r = x2r + x3r
+        a2i = x2i + x3i
+        a3r = x2r - x3r
+        a3i = x2i - x3i
+        v = (((a0r + a2r) << up) + r) >> s
+        z[j] = v
+        a = v ^ (v >> 31)
+        if a > m:
+            m = a
+        v = (((a0i + a2i) << up) + r) >> s
+        z[j + 1] = v
+        a = v ^ (v >> 31)
+        if a > m:
+            m = a
+        v = (((a1r + a3i) << up) + r) >> s
+        z[j + 2] = v
+        a = v ^ (v >> 31)
+        if a > m:
+            m = a
+        v = (((a1i - a3r) << up) + r) >> s
+        z[j + 3] = v
+        a = v ^ (v >> 31)
+        if a > m:
+            m = a
+        v = (((a0r - a2r) << up) + r) >> s
+        z[j + 4] = v
+        a = v ^ (v >> 31)
+        if a > m:
+            m = a
+        v = (((a0i - a2i) << up) + r) >> s
+        z[j + 5] = v
+        a = v ^ (v >> 31)
+        if a > m:
+            m = a
+        v = (((a1r - a3i) << up) + r) >> s
+        z[j + 6] = v
+        a = v ^ (v >> 31)
+        if a > m:
+            m = a
+        v = (((a1i + a3r) << up) + r) >> s
+        z[j + 7] = v
+        a = v ^ (v >> 31)
+        if a > m:
+            m = a
+        j += 8
+    # Radix-2 passes, span h = 4 .. n/2 complex values; int16 indices below are 2x complex.
+    tw = ptr16(uint(t) + uint(nn))
+    hh = 8
+    ts = n >> 1  # twiddle table step (int16 entries) per butterfly column
+    while hh < nn:
+        s = 0
+        if m >= 27136:
+            s = 2
+        elif m >= 13568:
+            s = 1
+        r = (1 << s) >> 1
+        e += s
+        m = 0
+        j = 0
+        w = 0
+        while j < hh:
+            c = (tw[w] ^ 0x8000) - 0x7FFF  # cos * 32768, in [-32768, 32768]
+            sn = tw[w + 1]  # sin * 32768, in [0, 32768]
+            i = j
+            while i < nn:
+                k = i + hh
+                br = (z[k] ^ 0x8000) - 0x8000
+                bi = (z[k + 1] ^ 0x8000) - 0x8000
+                tr = (c * br + sn * bi + 0x4000) >> 15  # |c*br + sn*bi| < 1.52e9
+                ti = (c * bi - sn * br + 0x4000) >> 15
+                ar = (z[i] ^ 0x8000) - 0x8000
+                ai = (z[i + 1] ^ 0x8000) - 0x8000
+                v = (ar + tr + r) >> s  # <= (2.4143 * 2**13 * 2**s + 1.5) / 2**s < 19,780
+                z[i] = v
+                a = v ^ (v >> 31)
+                if a > m:
+                    m = a
+                v = (ai + ti + r) >> s
+                z[i + 1] = v
+                a = v ^ (v >> 31)
+                if a > m:
+                    m = a
+                v = (ar - tr + r) >> s
+                z[k] = v
+                a = v ^ (v >> 31)
+                if a > m:
+                    m = a
+                v = (ai - ti + r) >> s
+                z[k + 1] = v
+                a = v ^ (v >> 31)
+                if a > m:
+                    m = a
+                i += hh + hh
+            j += 2
+            w += ts
+        hh += hh
+        ts >>= 1
+    # Split: X[k] = (Fe - i W^k Fo) / 2 with Fe = Z[k] + conj Z[n-k], Fo = Z[k] - conj Z[n-k],
+    # W = exp(-2 pi i / 2n); bins k and n-k together, in place; bin n goes to z[2n], z[2n+1].
+    s = 0
+    if m >= 32752:
+        s = 2
+    elif m >= 16376:
+        s = 1
+    e += s
+    d = s + 1
+    r = 1 << s
+    q = (1 << s) >> 1
+    ar = (z[0] ^ 0x8000) - 0x8000
+    ai = (z[1] ^ 0x8000) - 0x8000
+    z[0] = ((ar + ai) * 2 + r) >> d
+    z[1] = 0
+    z[nn] = ((ar - ai) * 2 + r) >> d
+    z[nn + 1] = 0
+    ar = (z[n] ^ 0x8000) - 0x8000
+    ai = (z[n + 1] ^ 0x8000) - 0x8000
+    z[n] = (ar * 2 + r) >> d  # X[n/2] = conj Z[n/2]
+    z[n + 1] = (r - ai * 2) >> d
+    i = 2
+    while i < n:
+        k = nn - i
+        ar = (z[i] ^ 0x8000) - 0x8000
+        ai = (z[i + 1] ^ 0x8000) - 0x8000
+        br = (z[k] ^ 0x8000) - 0x8000
+        bi = (z[k + 1] ^ 0x8000) - 0x8000
+        fr = ar + br  # Fe
+        fi = ai - bi
+        gr = (ar - br + q) >> s  # Fo / 2**s: |.| <= 2**14
+        gi = (ai + bi + q) >> s
+        c = (tw[i] ^ 0x8000) - 0x7FFF
+        sn = tw[i + 1]
+        tr = ((sn * gr - c * gi + 0x4000) >> 15) << s  # |sn*gr - c*gi| < 7.6e8
+        ti = ((sn * gi + c * gr + 0x4000) >> 15) << s
+        z[i] = (fr - tr + r) >> d  # <= (2**14 * 2**s * 2.4143 + 2**s) / 2**(s+1) < 19,780
+        z[i + 1] = (fi - ti + r) >> d
+        z[k] = (fr + tr + r) >> d
+        z[k + 1] = (r - fi - ti) >> d
+        i += 2
+    return e
+
+
+@micropython.viper
+def _power(z: ptr16, p: ptr32, n: int):
+    # p[k] = re*re + im*im of the n values (re, im) in z; |re|, |im| < 19,780 so < 2**30
+    k = 0
+    i = 0
+    while k < n:
+        a = (z[i] ^ 0x8000) - 0x8000
+        b = (z[i + 1] ^ 0x8000) - 0x8000
+        p[k] = a * a + b * b
+        k += 1
+        i += 2
+
+
+@micropython.viper
+def _window(x: ptr16, w: ptr16, n: int):
+    # x[k] = round(x[k] * w[k] / 32768): |x| <= 32768, 0 <= w <= 32767, product < 2**30
+    k = 0
+    while k < n:
+        x[k] = (((x[k] ^ 0x8000) - 0x8000) * w[k] + 0x4000) >> 15
+        k += 1
+
+
+def _quarter(k):
+    # round(32768 * sin(2*pi*k/1024)) for 0 <= k <= 256
+    return _SIN[k + k] | _SIN[k + k + 1] << 8
+
+
+def _cos_sin(u):
+    # round(32768 * cos(2*pi*u/1024)), round(32768 * sin(...)) for 0 <= u < 512
+    if u <= 256:
+        return _quarter(256 - u), _quarter(u)
+    return -_quarter(u - 256), _quarter(512 - u)
+
+
+def _check_n(n):
+    if type(n) is not int:
+        raise TypeError("n must be an int, not %s" % type(n).__name__)
+    if n < 64 or n > 1024 or n & (n - 1):
+        raise ValueError("n must be a power of two from 64 to 1024, not %d" % n)
+
+
+def _check_array(a, name, typecode, length):
+    # typecode 'h' (int16) or 'i' (int32), found by what the array stores: MicroPython's arrays
+    # have no typecode attribute. Raises TypeError / ValueError naming what is expected.
+    what = "array('%s') of %d %s" % (typecode, length, "int16" if typecode == "h" else "int32")
+    if type(a) is not array.array:
+        raise TypeError("%s must be %s, not %s" % (name, what, type(a).__name__))
+    if len(a) != length:
+        raise ValueError("%s has %d values; expected %s" % (name, len(a), what))
+    keep = a[0]
+    size = 2 if typecode == "h" else 4
+    try:
+        a[0] = -1
+        ok = a[0] == -1 and type(a[0]) is int and len(bytes(a)) == size * length
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    a[0] = keep
+    if not ok:
+        raise TypeError("%s must be %s" % (name, what))
+
+
+class RFFT:
+    """Real FFT of ``n`` int16 samples (``n`` a power of two, 64..1024); tables are made once.
+
+    Attributes: ``n`` (the FFT length), ``bins`` (``n // 2 + 1``, the number of output bins).
+    """
+
+    def __init__(self, n):
+        _check_n(n)
+        self.n = n
+        self.bins = n // 2 + 1
+        h = n // 2
+        bits = 0
+        while 1 << bits < h:
+            bits += 1
+        t = array.array("h", bytearray(6 * h))
+        for j in range(h):
+            r = 0
+            for b in range(bits):
+                r |= ((j >> b) & 1) << (bits - 1 - b)
+            t[j] = 2 * r
+        step = 1024 // n
+        for k in range(h):
+            c, s = _cos_sin(k * step)
+            t[h + 2 * k] = c - 1
+            t[h + 2 * k + 1] = s - 65536 if s > 32767 else s
+        self._t = t
+        self._z = array.array("h", bytearray(2 * n + 4))
+        self._seen = [None, None, None]
+
+    def _check_x(self, x):
+        if x is not self._seen[0]:
+            _check_array(x, "x", "h", self.n)
+            self._seen[0] = x
+
+    def forward(self, x, out):
+        """Complex spectrum of ``x`` (``array('h')``, n samples) into ``out`` (``array('h')``,
+        n + 2 values: re, im of bins 0..n/2). Returns the exponent e: the spectrum is
+        ``out * 2**e`` on numpy.fft.rfft's scale. Allocates nothing."""
+        self._check_x(x)
+        if out is not self._seen[1]:
+            _check_array(out, "out", "h", self.n + 2)
+            self._seen[1] = out
+        return _rfft(out, x, self._t, self.n >> 1)
+
+    def power(self, x, out):
+        """Power spectrum of ``x`` (``array('h')``, n samples) into ``out`` (``array('i')``, n/2
+        + 1 values, each < 2**30). Returns the exponent p: ``abs(rfft(x)[k])**2`` is
+        ``out[k] * 2**p``. Allocates nothing."""
+        self._check_x(x)
+        if out is not self._seen[2]:
+            _check_array(out, "out", "i", self.bins)
+            self._seen[2] = out
+        e = _rfft(self._z, x, self._t, self.n >> 1)
+        _power(self._z, out, self.bins)
+        return e + e
+
+
+def hann(n):
+    """Periodic Hann window of ``n`` points (power of two, 64..1024) as ``array('h')`` in Q15:
+    ``round(32768 * (1 - cos(2*pi*k/n)) / 2)``, the centre value 1.0 stored as 32767."""
+    _check_n(n)
+    w = array.array("h", bytearray(2 * n))
+    step = 1024 // n
+    for k in range(n):
+        u = (k * step) % 1024
+        c = _cos_sin(u)[0] if u < 512 else _cos_sin(1024 - u)[0]
+        v = (32769 - c) >> 1
+        w[k] = 32767 if v > 32767 else v
+    return w
+
+
+_wseen = [None, None]  # the last (x, w) pair apply_window checked
+
+
+def apply_window(x, w):
+    """Multiply ``x`` (``array('h')``) in place by the Q15 window ``w`` (``array('h')`` of the
+    same length, values 0..32767, e.g. from :func:`hann`), rounding to nearest. The arrays are
+    checked once and remembered, so repeated calls allocate nothing."""
+    if x is not _wseen[0] or w is not _wseen[1]:
+        if type(x) is not array.array or type(w) is not array.array:
+            raise TypeError("x and w must be array('h')")
+        if len(x) != len(w) or not len(x):
+            raise ValueError("x has %d values but the window %d" % (len(x), len(w)))
+        _check_array(x, "x", "h", len(x))
+        _check_array(w, "w", "h", len(w))
+        _wseen[0] = x
+        _wseen[1] = w
+    _window(x, w, len(x))
