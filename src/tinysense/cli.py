@@ -271,6 +271,7 @@ PLUGINS = {
     "bench trees": ("tinysense.bench", "random-forest inference on the MicroPython unix port: tinysense against "
                     "the code everywhereml and m2cgen generate (speed, RAM, file sizes)"),
     "demo": ("tinysense.demo", "run a demonstration on the MicroPython unix port"),
+    "design": ("tinysense.design.cli", "design A-/C-weighting filters for the device iir kernel (tinysense file + plot)"),
 }
 
 
@@ -386,6 +387,7 @@ def build_parser(argv=None) -> argparse.ArgumentParser:
 
     _add_plugin(sub, "bench", load=verb == "bench", sub_verb="trees")
     _add_plugin(sub, "demo", load=verb == "demo")
+    _add_plugin(sub, "design", load=verb == "design")
     return parser
 
 
