@@ -271,6 +271,8 @@ PLUGINS = {
     "bench trees": ("tinysense.bench", "random-forest inference on the MicroPython unix port: tinysense against "
                     "the code everywhereml and m2cgen generate (speed, RAM, file sizes)"),
     "demo": ("tinysense.demo", "run a demonstration on the MicroPython unix port"),
+    "run": ("tinysense.run", "run an application's device main.py on the MicroPython unix port with recorded "
+            "data (e.g. noise_monitor --wav FILE: levels, CSV, plot)"),
     "design": ("tinysense.design.cli", "design A-/C-weighting filters for the device iir kernel (tinysense file + plot)"),
 }
 
@@ -387,6 +389,7 @@ def build_parser(argv=None) -> argparse.ArgumentParser:
 
     _add_plugin(sub, "bench", load=verb == "bench", sub_verb="trees")
     _add_plugin(sub, "demo", load=verb == "demo")
+    _add_plugin(sub, "run", load=verb == "run")
     _add_plugin(sub, "design", load=verb == "design")
     return parser
 

@@ -4,7 +4,8 @@ calibrated test signals.
 :func:`reference_levels` computes, in float64 with numpy/scipy, exactly what the device meter
 defines: per-block Leq, Fast and Slow levels (exponential averaging of the mean square once per
 block), and Leq / Lmax / Lmin (of Fast) per interval; optionally A-weighted with scipy's float
-design of IEC 61672-1's weighting (:func:`a_weighting_sos`). :func:`tone`, :func:`noise` and
+design of IEC 61672-1's weighting (:func:`a_weighting_sos`, applied at 8x the sample rate so
+that it follows the analog weighting up to 6.3 kHz). :func:`tone`, :func:`noise` and
 :func:`silence` make int16 signals at a stated level in dB SPL for a microphone of a given
 sensitivity (dBFS read at 94 dB SPL; 0 dBFS = a full-scale sine, mean square 2**29).
 """
@@ -97,10 +98,17 @@ def reference_levels(x, rate: int = 16000, block: int = 2000, sensitivity: float
     last shorter block included), computed in float64. ``weighting``: None (Z), ``"A"`` (scipy
     A-weighting, :func:`a_weighting_sos`) or float sections to apply first."""
     x = np.asarray(x, dtype=np.float64)
+    over = 1
     if isinstance(weighting, str):
         if weighting.upper() != "A":
             raise ValueError(f"weighting must be 'A', None or sections, not {weighting!r}")
-        x = signal.sosfilt(a_weighting_sos(rate), x)
+        # Filter at 8x the rate, where the bilinear transform follows the analog weighting within
+        # 0.03 dB up to 6.3 kHz (at 16 kHz itself it is 0.5 dB low at 4 kHz). The upsampling
+        # filter is flat to 0.49 x the original rate and spans +-64 original samples, so a change
+        # in the signal is seen at most 4 ms early.
+        over = 8
+        h = signal.firwin(over * 128 + 1, 0.49 * rate, fs=over * rate, window=("kaiser", 9.0))
+        x = signal.sosfilt(a_weighting_sos(over * rate), signal.resample_poly(x, over, 1, window=h))
     elif weighting is not None:
         x = signal.sosfilt(np.asarray(weighting, dtype=float), x)
     offset = ref_spl - sensitivity
@@ -108,10 +116,10 @@ def reference_levels(x, rate: int = 16000, block: int = 2000, sensitivity: float
     blk, fast, slow, ends, intervals = [], [], [], [], []
     ef = es = None
     acc, count, lmax, lmin = 0.0, 0, -np.inf, np.inf
-    for start in range(0, len(x), block):
-        y = x[start:start + block]
-        n = len(y)
-        e = float(np.sum(y * y))
+    for start in range(0, len(x) // over, block):
+        y = x[over * start:over * (start + block)]
+        n = len(y) // over
+        e = float(np.sum(y * y)) / over
         ms = e / n
         t = n / rate
         if ef is None:
