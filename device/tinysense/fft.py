@@ -7,32 +7,36 @@
     pw = array.array("i", [0] * 129)
     e2 = f.power(x, pw)                 # abs(numpy.fft.rfft(x)[k])**2 ~= pw[k] * 2**e2
 
-The N-point real FFT is an N/2-point complex radix-2 FFT of the even/odd samples packed as
-re/im, then a split pass that separates the two halves. Data stay int16 between passes; each
-butterfly works in full precision in a 32-bit int and rounds once when it stores.
+The N-point real FFT is an N/2-point complex FFT of the even/odd samples packed as re/im (a
+multiply-free radix-4 first pass that also reads the input in bit-reversed order, radix-4
+passes, one radix-2 pass when log2(N/2) is odd), then a split pass that separates the two
+halves. Data stay int16 between passes; each butterfly works in full precision in a 32-bit int
+and rounds once when it stores.
 
 Scaling is block floating point. Every pass knows A, the largest |value| it reads (tracked
-while the previous pass stored them), and shifts its results right by s = 0, 1 or 2 bits: the
-smallest shift for which its worst case still fits int16.
+while the previous pass stored them), and shifts its results right by s bits: the smallest
+shift for which its worst case still fits int16.
   - Input: quiet input is first shifted left until |x| <= 2**13 (the exponent goes negative),
     so a -80 dBFS signal keeps the relative precision of a full-scale one.
-  - Passes 1 and 2 (twiddles 1 and -i, sums of four values): s = 0 for A <= 2**13, 1 for
+  - First pass (twiddles 1 and -i, sums of four values): s = 0 for A <= 2**13, 1 for
     A <= 2**14, else 2; round half down keeps -32768..32767.
-  - Radix-2 passes (a +- w*b grows a component by at most 1 + sqrt(2)): s = 0 for
-    A <= 13568, 1 for A <= 27136, else 2; results stay below 32757.
+  - Radix-2 pass (a +- w*b grows a component at most 1 + sqrt(2) times): s = 0 for
+    A <= 13568, 1 for A <= 27136, else 2.
+  - Radix-4 passes (growth at most 1 + 3 sqrt(2) = 5.243): s = 0 for A <= 6240, 1 for
+    A <= 12480, 2 for A <= 24960, else 3.
   - Split (|X[k]| <= 2A): s = 0 for A <= 16376, 1 for A <= 32752, else 2; |out| < 32760.
 The exponent e that forward() returns is the sum of the shifts minus the left shift:
-numpy.fft.rfft(x) ~= out * 2**e. The peak bin lands between 2**13 and 2**15 for any input
-level. Error (tests/device/test_fft.py): below -66 dB of max|x| * N/2 in every bin, about
--80 dB RMS, for N = 64..1024, at any level. Halving at every pass instead (no block floating
-point) does as well for a full-scale sine but is ~35 dB worse at -40 dBFS and has errors as
-large as the signal at -80 dBFS.
+numpy.fft.rfft(x) ~= out * 2**e; the largest output stays above 2**11 at any input level.
+Error (tests/device/test_fft.py): below -72 dB of max|x| * N/2 in every bin, below -78 dB RMS,
+for N = 64..1024 at any level. Halving at every pass instead (no block floating point) does as
+well for a full-scale sine but is ~35 dB worse at -40 dBFS and has errors as large as the
+signal at -80 dBFS.
 
 32-bit bounds (viper ints are 32 bits on a microcontroller): twiddles are Q15 with 1.0 = 32768
 (cos stored minus 1 in int16, sin unsigned), |w| <= 1.0000172; a twiddle product sum
 c*br + s*bi <= |w| * |b| <= 32768.6 * sqrt(2) * 32768 < 1.52e9 < 2**31 (so -32768 * -32768
-terms are fine); passes 1 and 2 only add four input values (< 2**18, before the shift); the
-split multiplies values |g| <= sqrt(2) * 32752: < 1.52e9. Power re*re + im*im < 2**30.
+terms are fine); sums before a shift stay below 5.25 * 32768 + 8 < 2**18; the split
+multiplies values |g| <= sqrt(2) * 32752: < 1.52e9. Power re*re + im*im < 2**30.
 """
 
 import array
@@ -148,14 +152,18 @@ def _rfft(pa: ptr16, pb: ptr16, t: ptr16, n: int) -> int:
         if (v ^ (v >> 31)) > m:
             m = v ^ (v >> 31)
         pa = ptr16(uint(pa) + 16)
-    # Radix-2 passes: butterflies of complex values hh/2 apart (hh int16 entries), hh = 8..n.
-    # Every value read obeys |v| <= A = m + 1, and s is chosen so that the largest result,
-    # (A + 1.0000172 * sqrt(2) * A + 0.5 + r) >> s, still fits int16: s = 0 for A <= 13568,
-    # 1 for A <= 27136, 2 otherwise (A <= 32768 gives < 19,780).
+    # One radix-2 pass (butterflies of complex values 4 apart) when log2(n) is odd, so that
+    # radix-4 passes finish the job. Every value read obeys |v| <= A = m + 1; s is the smallest
+    # shift for which the largest result, (A + 1.0000172 * sqrt(2) * A + 0.5 + r) >> s, fits
+    # int16: s = 0 for A <= 13568, 1 for A <= 27136, else 2 (A <= 32768 gives < 19,780).
     tw = ptr16(uint(t) + uint(nn))
-    hh = 8
-    ts = n >> 1  # twiddle table step (int16 entries) per butterfly column
-    while hh < nn:
+    hh = 8  # int16 entries between the two values of a butterfly
+    b = 4
+    odd = 0
+    while b < n:
+        b += b
+        odd ^= 1
+    if odd:
         s = 0
         if m >= 27136:
             s = 2
@@ -164,7 +172,7 @@ def _rfft(pa: ptr16, pb: ptr16, t: ptr16, n: int) -> int:
         r = (1 << s) >> 1
         e += s
         m = 0
-        step = uint(hh + hh + hh + hh)  # bytes between butterflies of one column
+        ts = n >> 1  # twiddle table step (int16 entries) per butterfly column
         j = 0
         w = 0
         while j < hh:
@@ -195,12 +203,108 @@ def _rfft(pa: ptr16, pb: ptr16, t: ptr16, n: int) -> int:
                 pb[1] = v
                 if (v ^ (v >> 31)) > m:
                     m = v ^ (v >> 31)
-                pa = ptr16(uint(pa) + step)
-                pb = ptr16(uint(pb) + step)
+                pa = ptr16(uint(pa) + uint(hh + hh + hh + hh))
+                pb = ptr16(uint(pb) + uint(hh + hh + hh + hh))
             j += 2
             w += ts
         hh += hh
-        ts >>= 1
+    # Radix-4 passes (two radix-2 stages at once) on x0..x3, hh int16 entries apart, with
+    # W = exp(-2 pi i jc / 2hh) for column jc: b1 = W**2 x1, b2 = W x2, b3 = W**3 x3, then
+    # y0 = x0 + b1 + (b2 + b3), y2 = x0 + b1 - (b2 + b3), y1 = x0 - b1 - i(b2 - b3),
+    # y3 = x0 - b1 + i(b2 - b3). A component grows at most 1 + 3 * 1.0000172 * sqrt(2) =
+    # 5.2427 times (+1.5 from rounding): s = 0 for A <= 6240, 1 for A <= 12480, 2 for
+    # A <= 24960, else 3 (A <= 32768 gives < 21,480).
+    tj = n >> 3  # int16 offset of W in the table per column step (j += 2): n / hh
+    if odd:
+        tj = n >> 4
+    while hh < nn:
+        s = 0
+        if m >= 24960:
+            s = 3
+        elif m >= 12480:
+            s = 2
+        elif m >= 6240:
+            s = 1
+        r = (1 << s) >> 1
+        e += s
+        m = 0
+        j = 0
+        while j < hh:
+            w = j * tj  # W, W**2 at int16 offsets w, 2w; W**3 at 3w, past the half turn if >= nn
+            c1 = (tw[w] ^ 0x8000) - 0x7FFF
+            s1 = tw[w + 1]
+            c2 = (tw[w + w] ^ 0x8000) - 0x7FFF
+            s2 = tw[w + w + 1]
+            k = w + w + w
+            if k < nn:
+                c3 = (tw[k] ^ 0x8000) - 0x7FFF
+                s3 = tw[k + 1]
+            else:  # W**3 = -(the entry half a turn back)
+                k -= nn
+                c3 = 0x7FFF - (tw[k] ^ 0x8000)
+                s3 = 0 - tw[k + 1]
+            pa = ptr16(z + uint(j + j))
+            pb = ptr16(uint(pa) + uint(hh + hh + hh + hh))
+            while uint(pa) < zend:
+                x0r = (pa[0] ^ 0x8000) - 0x8000
+                x0i = (pa[1] ^ 0x8000) - 0x8000
+                v = (pa[hh] ^ 0x8000) - 0x8000
+                a = (pa[hh + 1] ^ 0x8000) - 0x8000
+                b1r = (c2 * v + s2 * a + 0x4000) >> 15  # each product sum < 1.52e9 < 2**31
+                b1i = (c2 * a - s2 * v + 0x4000) >> 15
+                v = (pb[0] ^ 0x8000) - 0x8000
+                a = (pb[1] ^ 0x8000) - 0x8000
+                b2r = (c1 * v + s1 * a + 0x4000) >> 15
+                b2i = (c1 * a - s1 * v + 0x4000) >> 15
+                v = (pb[hh] ^ 0x8000) - 0x8000
+                a = (pb[hh + 1] ^ 0x8000) - 0x8000
+                b3r = (c3 * v + s3 * a + 0x4000) >> 15
+                b3i = (c3 * a - s3 * v + 0x4000) >> 15
+                t0r = x0r + b1r + r
+                t0i = x0i + b1i + r
+                t1r = x0r - b1r + r
+                t1i = x0i - b1i + r
+                t2r = b2r + b3r
+                t2i = b2i + b3i
+                t3r = b2r - b3r
+                t3i = b2i - b3i
+                v = (t0r + t2r) >> s
+                pa[0] = v
+                if (v ^ (v >> 31)) > m:
+                    m = v ^ (v >> 31)
+                v = (t0i + t2i) >> s
+                pa[1] = v
+                if (v ^ (v >> 31)) > m:
+                    m = v ^ (v >> 31)
+                v = (t0r - t2r) >> s
+                pb[0] = v
+                if (v ^ (v >> 31)) > m:
+                    m = v ^ (v >> 31)
+                v = (t0i - t2i) >> s
+                pb[1] = v
+                if (v ^ (v >> 31)) > m:
+                    m = v ^ (v >> 31)
+                v = (t1r + t3i) >> s
+                pa[hh] = v
+                if (v ^ (v >> 31)) > m:
+                    m = v ^ (v >> 31)
+                v = (t1i - t3r) >> s
+                pa[hh + 1] = v
+                if (v ^ (v >> 31)) > m:
+                    m = v ^ (v >> 31)
+                v = (t1r - t3i) >> s
+                pb[hh] = v
+                if (v ^ (v >> 31)) > m:
+                    m = v ^ (v >> 31)
+                v = (t1i + t3r) >> s
+                pb[hh + 1] = v
+                if (v ^ (v >> 31)) > m:
+                    m = v ^ (v >> 31)
+                pa = ptr16(uint(pa) + uint(hh << 3))
+                pb = ptr16(uint(pb) + uint(hh << 3))
+            j += 2
+        hh = hh << 2
+        tj = tj >> 2
     # Split: X[k] = (Fe - i W^k Fo) / 2 with Fe = Z[k] + conj Z[n-k], Fo = Z[k] - conj Z[n-k],
     # W = exp(-2 pi i / 2n); bins k and n-k together, in place; bin n goes to z[2n], z[2n+1].
     # |X| <= (|Fe| + |Fo|) / 2 <= sqrt(|Z[k]|**2 + |Z[n-k]|**2) <= 2A, so s = 0 for A <= 16376,

@@ -3,13 +3,13 @@
 #
 # Tolerance, per bin, relative to the input's level L = max(|x|) * n / 2 (the peak bin of a
 # sine at that amplitude; for a full-scale input, the full-scale peak):
-#   max error <= -66 dB, RMS error over the bins <= -76 dB, for every n from 64 to 1024.
+#   max error <= -72 dB, RMS error over the bins <= -78 dB, for every n from 64 to 1024.
 # Why: the result is int16 and block floating point keeps the largest value of every pass
-# between 2**13 and 2**15, so one output LSB is about -84 dB (n = 64) to -90 dB (n = 1024) of
-# L; each of the log2(n) passes rounds once and the later passes carry that error along.
+# within a few bits of full scale, so one output LSB is about -80 dB (n = 64) to -90 dB
+# (n = 1024) of L; each pass rounds once and the later passes carry that error along.
 # Measured over 3000 random inputs (sines between bins, chirps, noise, squares, random
-# full-scale signs; levels 0 to -100 dBFS; n = 64..1024) the worst bin was -70.4 dB of L and
-# the worst RMS -80.2 dB, so the limits keep 4 dB of margin. (Halving at every pass instead of
+# full-scale signs; levels 0 to -100 dBFS; n = 64..1024) the worst bin was -75.7 dB of L and
+# the worst RMS -81.5 dB, so the limits keep 3.5 dB of margin. (Halving at every pass instead of
 # block floating point meets them only near full scale: ~-40 dB at -40 dBFS, ~0 dB at -80.)
 import array
 import gc
@@ -18,8 +18,8 @@ import tsenv
 from tinysense import fft
 
 DIR = tsenv.FIXTURES + "/fft/"
-MAX_DB = -66.0
-RMS_DB = -76.0
+MAX_DB = -72.0
+RMS_DB = -78.0
 SIZES = (64, 128, 256, 512, 1024)
 LOG2 = {64: 6, 128: 7, 256: 8, 512: 9, 1024: 10}
 
@@ -96,9 +96,12 @@ def test_full_scale_inputs_stay_in_range():
             e = f.forward(x, out)
             big = max(abs(v) for v in out)
             assert big < 32760, (kind, n, big)
-            assert big >= 8192, (kind, n, big, "block floating point keeps the peak above 2**13")
-            # |X| <= 32768 * n and the peak keeps >= 2**13, so e <= log2(n) + 2
-            assert e <= LOG2[n] + 2, (kind, n, e)
+            # block floating point keeps the peak high: a pass shifts by 3 only when its input
+            # exceeds 24960, and the largest complex magnitude never shrinks through a pass,
+            # so the peak component stays above 24960 / 8 / sqrt(2) > 2**11
+            assert big >= 2048, (kind, n, big)
+            # |X| <= 32768 * n and the peak keeps >= 2**11, so e <= log2(n) + 4
+            assert e <= LOG2[n] + 4, (kind, n, e)
 
 
 def test_exponent_tracks_input_level():
