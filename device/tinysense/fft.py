@@ -27,7 +27,7 @@ shift for which its worst case still fits int16.
   - Split (|X[k]| <= 2A): s = 0 for A <= 16376, 1 for A <= 32752, else 2; |out| < 32760.
 The exponent e that forward() returns is the sum of the shifts minus the left shift:
 numpy.fft.rfft(x) ~= out * 2**e; the largest output stays above 2**11 at any input level.
-Error (tests/device/test_fft.py): below -72 dB of max|x| * N/2 in every bin, below -78 dB RMS,
+Error (tests/device/test_fft.py): below -70 dB of max|x| * N/2 in every bin, below -78 dB RMS,
 for N = 64..1024 at any level. Halving at every pass instead (no block floating point) does as
 well for a full-scale sine but is ~35 dB worse at -40 dBFS and has errors as large as the
 signal at -80 dBFS.

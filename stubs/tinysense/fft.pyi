@@ -9,7 +9,7 @@ Block floating point: every pass shifts right by 0 to 3 bits, chosen from the la
 reads so that nothing overflows int16 or a 32-bit int; small inputs are first shifted left.
 The returned exponent says where the binary point ended up: ``numpy.fft.rfft(x)[k]`` is about
 ``(spec[2k] + 1j * spec[2k+1]) * 2**e``. Error relative to ``max(abs(x)) * n / 2`` (the peak bin
-of a sine at the input's level): below -72 dB per bin and -78 dB RMS, for every n, at any
+of a sine at the input's level): below -70 dB per bin and -78 dB RMS, for every n, at any
 input level. Nothing is allocated per call; tables are made once (no floating point: the
 twiddles come from an integer quarter-wave table, the same on every port).
 """
