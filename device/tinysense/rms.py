@@ -7,10 +7,11 @@
     rms.sumsq(x, acc)                       # acc += sum of x[i]**2 (exact, no float made)
     rms.value(acc)                          # the accumulated sum as a Python int
 
-The viper kernel never lets an intermediate leave int32: each square is at most 2**30
-(x = -32768) and is split into its high part (s >> 15, <= 2**15) and low part (s & 0x7FFF);
-each part summed over n <= 65535 samples stays below 65535 * 2**15 < 2**31. The block's sum is
-then carried into the accumulator's three 15-bit limbs, ``acc[0] + acc[1] * 2**15 + acc[2] *
+The viper kernel never lets an intermediate leave 32 bits: it reads two samples per 32-bit
+word, the pair's squares add up to at most 2**31 (both -32768), exact as an unsigned 32-bit
+value; it is added to a running sum kept below 2**30 (so the total stays below 2**32), whose
+overflow past 2**30 is counted in a separate carry. The block's sum is then carried into the
+accumulator's three 15-bit limbs, ``acc[0] + acc[1] * 2**15 + acc[2] *
 2**30``, so a full-scale 65535-sample block (about 2**46) is exact on a Cortex-M as on a PC.
 ``acc[2]`` grows by at most 65536 per block: clear the accumulator (``acc[0] = acc[1] = acc[2]
 = 0``) before 32768 full-scale 65535-sample blocks (2**31 samples) have been added.
@@ -26,22 +27,32 @@ MAX_BLOCK = 65535
 
 @micropython.viper
 def _sumsq(x: ptr16, n: int, acc: ptr32):
-    # Bounds: v in [-32768, 32767]; s = v*v <= 2**30; h <= n * 2**15 and l <= n * (2**15 - 1)
-    # stay below 2**31 for n <= 65535; t = h + (l >> 15) <= (sum of s) >> 15 <= n * 2**15.
-    h = 0
-    l = 0
-    i = 0
-    while i < n:
-        v = (x[i] ^ 0x8000) - 0x8000
-        s = v * v
-        h += s >> 15
-        l += s & 0x7FFF
-        i += 1
-    t = h + (l >> 15)
-    a0 = acc[0] + (l & 0x7FFF)
-    a1 = acc[1] + (t & 0x7FFF) + (a0 >> 15)
+    # Two samples per 32-bit load (little-endian: the low half is the first sample). Bounds: v,
+    # u in [-32768, 32767], so v*v + u*u <= 2**31, which as uint32 is exact; a < 2**30 before
+    # each step, so a + pair < 2**32; the carry c counts the 2**30s (c <= n/2 * 2 < 2**16).
+    a = uint(0)
+    c = 0
+    p = ptr32(x)
+    end = uint(x) + 4 * (n >> 1)
+    while uint(p) < end:
+        w = p[0]
+        v = ((w & 0xFFFF) ^ 0x8000) - 0x8000
+        u = (((w >> 16) & 0xFFFF) ^ 0x8000) - 0x8000
+        a += uint(v * v + u * u)
+        c += int(a >> 30)
+        a &= 0x3FFFFFFF
+        p = ptr32(uint(p) + 4)
+    if n & 1:
+        v = (x[n - 1] ^ 0x8000) - 0x8000
+        a += uint(v * v)
+        c += int(a >> 30)
+        a &= 0x3FFFFFFF
+    # block sum = c * 2**30 + a, carried into the accumulator's 15-bit limbs
+    t = int(a)
+    a0 = acc[0] + (t & 0x7FFF)
+    a1 = acc[1] + (t >> 15) + (a0 >> 15)
     acc[0] = a0 & 0x7FFF
-    acc[2] = acc[2] + (t >> 15) + (a1 >> 15)
+    acc[2] = acc[2] + c + (a1 >> 15)
     acc[1] = a1 & 0x7FFF
 
 
