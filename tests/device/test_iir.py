@@ -104,6 +104,13 @@ def test_bit_exact_with_host_model():
     f.process(x, wide)
     assert wide == want_i, [i for i in range(len(x)) if wide[i] != want_i[i]][:5]
     assert max(want_h) == 32767 and min(want_h) == -32768  # the worst case saturates
+    # A at 8 kHz runs the kernel's other section paths
+    x = read("exact8k.x", "h")
+    want_i = read("exact8k.i", "i")
+    f = iir.load(DIR + "a8k.tsm")
+    wide = array.array("i", bytearray(4 * len(x)))
+    f.process(x, wide)
+    assert wide == want_i, [i for i in range(len(x)) if wide[i] != want_i[i]][:5]
 
 
 def test_block_split_gives_same_output():
