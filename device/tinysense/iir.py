@@ -175,10 +175,10 @@ def _is_int_array(a, bits):
     keep = a[0]
     try:
         a[0] = -1
-        neg = a[0] == -1
+        neg = a[0] == -1 and type(a[0]) is int  # (a float compares equal on single-float ports)
         a[0] = 0x12345678
         ok = neg and (a[0] == (0x5678 if bits == 16 else 0x12345678))
-    except (TypeError, OverflowError):  # a float array, or 'h' refusing a big value
+    except (TypeError, OverflowError):  # 'h' refusing a big value
         ok = False
     a[0] = keep
     if ok and bits == 32:
@@ -220,7 +220,6 @@ class SOSFilter:
         self.fs = fs
         self.name = name
         self._x = self._out = None
-        self._wide = 0
 
     def reset(self):
         """Forget the past: the next block starts from silence."""
