@@ -27,13 +27,13 @@ MAX_BLOCK = 65535
 
 @micropython.viper
 def _sumsq(x: ptr16, n: int, acc: ptr32):
-    # Two samples per 32-bit load (little-endian: the low half is the first sample). Bounds: v,
-    # u in [-32768, 32767], so v*v + u*u <= 2**31, which as uint32 is exact; a < 2**30 before
-    # each step, so a + pair < 2**32; the carry c counts the 2**30s (c <= n/2 * 2 < 2**16).
+    # Two samples per 32-bit load (little-endian: the low half is the first sample), two loads
+    # per turn. Bounds: v, u in [-32768, 32767], so v*v + u*u <= 2**31, exact as uint32; a <
+    # 2**30 before each pair, so a + pair < 2**32; c counts the 2**30s (c <= n < 2**16).
     a = uint(0)
     c = 0
     p = ptr32(x)
-    end = uint(x) + 4 * (n >> 1)
+    end = uint(x) + 8 * (n >> 2)
     while uint(p) < end:
         w = p[0]
         v = ((w & 0xFFFF) ^ 0x8000) - 0x8000
@@ -41,12 +41,20 @@ def _sumsq(x: ptr16, n: int, acc: ptr32):
         a += uint(v * v + u * u)
         c += int(a >> 30)
         a &= 0x3FFFFFFF
-        p = ptr32(uint(p) + 4)
-    if n & 1:
-        v = (x[n - 1] ^ 0x8000) - 0x8000
+        w = p[1]
+        v = ((w & 0xFFFF) ^ 0x8000) - 0x8000
+        u = (((w >> 16) & 0xFFFF) ^ 0x8000) - 0x8000
+        a += uint(v * v + u * u)
+        c += int(a >> 30)
+        a &= 0x3FFFFFFF
+        p = ptr32(uint(p) + 8)
+    k = n & ~3
+    while k < n:  # the last 0..3 samples
+        v = (x[k] ^ 0x8000) - 0x8000
         a += uint(v * v)
         c += int(a >> 30)
         a &= 0x3FFFFFFF
+        k += 1
     # block sum = c * 2**30 + a, carried into the accumulator's 15-bit limbs
     t = int(a)
     a0 = acc[0] + (t & 0x7FFF)
@@ -123,11 +131,17 @@ _acc = array.array("i", (0, 0, 0))
 
 def sum_squares(x):
     """Exact sum of ``x[i]**2`` over an ``array('h')`` block, as an int."""
-    n = check_block(x)
+    s = _seen
+    n = len(x)
+    if x is not s[0] or n == 0 or n > MAX_BLOCK:
+        check_block(x)
+        s[0] = x
     a = _acc
-    a[0] = a[1] = a[2] = 0
+    a[0] = 0
+    a[1] = 0
+    a[2] = 0
     _sumsq(x, n, a)
-    return value(a)
+    return (a[2] << 30) + (a[1] << 15) + a[0]
 
 
 def mean_square(x):
