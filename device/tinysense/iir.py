@@ -11,9 +11,10 @@ every coefficient c is split into an integer part n = round(c), applied to whole
 residual r = round((c - n) * 2**F) with F <= 30 bits chosen per section on the host. A residual
 product r * v is made of two int32 products on the signal's halves, v = (v >> 12) * 4096 +
 (v & 4095): H = sum r * (v >> 12) and L = sum r * (v & 4095). The section output is
-(H + (L >> 12)) >> (F - 12) plus the integer-part terms; the F bits it drops (the residue e) are
-fed back through the denominator's integer parts (error feedback: L -= n_a1 e1 + n_a2 e2), so
-rounding noise near z = 1 is not amplified by poles close to the unit circle.
+(H + (L >> 12)) >> (F - 12) plus the integer-part terms, rounded to nearest (a constant in L);
+the F bits it drops (the residue e) are fed back through the denominator's integer parts (error
+feedback: L -= n_a1 e1 + n_a2 e2), so rounding noise near z = 1 is not amplified by poles close
+to the unit circle. Silence after any input decays to exactly 0 (no limit cycle; tested).
 
 32-bit bound: the host (tinysense.design.sos.quantize) computes the worst-case |signal| at every
 node (L1 norm of the impulse response x 32768 x 256) and picks F so that |L|, |H| and every
@@ -44,7 +45,7 @@ _CHUNK = 256  # samples per pass through the sections (the int32 work buffer's l
 @micropython.viper
 def _run(m: ptr32, x: ptr16, out: ptr16, buf: ptr32):
     # m: n_sections, output mode (1: int32), n samples, work-buffer length; then per section
-    # (16 words): nb0 nb1 nb2 na1 na2 | rb0 rb1 rb2 ra1 ra2 | F-12, 2**(F-12)-1 | e1 e2 (residues)
+    # (16 words): nb0 nb1 nb2 na1 na2 | rb0 rb1 rb2 ra1 ra2 | F-12, bias | e1 e2 (residues)
     # | u1 u2 (the section's input one and two samples back = the previous section's output
     # history; a last block holds the cascade's output history).
     # The block goes through in chunks: int16 -> Q.8 into buf (or straight into an int32 out),
@@ -85,7 +86,8 @@ def _run(m: ptr32, x: ptr16, out: ptr16, buf: ptr32):
             ra1 = (p[8] << s) >> s
             ra2 = (p[9] << s) >> s
             sh = p[10]
-            mask = p[11]
+            mask = (1 << sh) - 1
+            bias = (p[11] << s) >> s
             e1 = p[12]
             e2 = p[13]
             u1 = (p[14] << s) >> s
@@ -99,9 +101,9 @@ def _run(m: ptr32, x: ptr16, out: ptr16, buf: ptr32):
                 rb2 = (p[7] << s) >> s
                 while i < c:
                     u = (b[i] << s) >> s
-                    # |L| <= 4095 * sum|r| + (2**F - 1) * sum|na| < 2**31
+                    # |L| <= 4095 * sum|r| + (2**F - 1) * sum|na| + |bias| < 2**31
                     lo = rb0 * (u & 4095) + rb1 * (u1 & 4095) + rb2 * (u2 & 4095) \
-                        - ra1 * (y1 & 4095) - ra2 * (y2 & 4095) - na1 * e1 - na2 * e2
+                        - ra1 * (y1 & 4095) - ra2 * (y2 & 4095) - na1 * e1 - na2 * e2 + bias
                     # |H| <= sum|r| * max|v >> 12| + |L| / 4096 < 2**31
                     hi = rb0 * (u >> 12) + rb1 * (u1 >> 12) + rb2 * (u2 >> 12) \
                         - ra1 * (y1 >> 12) - ra2 * (y2 >> 12) + (lo >> 12)
@@ -117,7 +119,7 @@ def _run(m: ptr32, x: ptr16, out: ptr16, buf: ptr32):
                     i += 1
             elif nb0 == 1 and nb1 == -2 and nb2 == 1 and na1 == -2 and na2 == 1:
                 # the usual high-pass section (double zero at DC, poles near z = 1): the integer
-                # parts as additions
+                # parts as additions; bias = 0
                 while i < c:
                     u = (b[i] << s) >> s
                     lo = e1 + e1 - e2 - ra1 * (y1 & 4095) - ra2 * (y2 & 4095)
@@ -134,7 +136,7 @@ def _run(m: ptr32, x: ptr16, out: ptr16, buf: ptr32):
             else:  # another integer numerator: no residual products for it
                 while i < c:
                     u = (b[i] << s) >> s
-                    lo = -ra1 * (y1 & 4095) - ra2 * (y2 & 4095) - na1 * e1 - na2 * e2
+                    lo = bias - ra1 * (y1 & 4095) - ra2 * (y2 & 4095) - na1 * e1 - na2 * e2
                     hi = (lo >> 12) - ra1 * (y1 >> 12) - ra2 * (y2 >> 12)
                     e2 = e1
                     e1 = ((hi & mask) << 12) | (lo & 4095)
@@ -212,7 +214,7 @@ class SOSFilter:
             for j in range(10):
                 m[o + j] = c[j]
             m[o + 10] = f - 12
-            m[o + 11] = (1 << (f - 12)) - 1
+            m[o + 11] = (1 + c[3] + c[4]) << (f - 1)  # rounding, and the residue's offset
         self._m = m
         self._buf = array.array("i", bytearray(4 * _CHUNK))
         self.n_sections = ns

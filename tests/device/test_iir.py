@@ -135,17 +135,20 @@ def test_block_split_gives_same_output():
 
 
 def test_silence_after_loud_input_returns_to_zero():
-    # no limit cycle: after full-scale noise and steps, silence decays to exactly zero
-    f = iir.load(DIR + "a16k.tsm")
+    # no limit cycle: after full-scale noise and steps, silence decays to exactly zero (also
+    # in the 8 fractional bits of the int32 output), for every rate and weighting
     loud = read("exact.x", "h")[:4400]
-    f.process(array.array("h", loud))
-    z = array.array("h", bytearray(2 * 16000))
-    wide = array.array("i", bytearray(4 * 16000))
-    f.process(z, wide)
-    tail = wide[8000:]
-    assert max(tail) == 0 and min(tail) == 0, (max(tail), min(tail))
-    f.process(z)
-    assert max(z) == 0 and min(z) == 0
+    for name in ("a16k", "c16k", "a48k", "a8k"):
+        f = iir.load(DIR + name + ".tsm")
+        f.process(array.array("h", loud))
+        n = f.fs  # one second of silence; the last quarter must be exactly 0
+        z = array.array("h", bytearray(2 * n))
+        wide = array.array("i", bytearray(4 * n))
+        f.process(z, wide)
+        tail = wide[3 * n // 4:]
+        assert max(tail) == 0 and min(tail) == 0, (name, max(tail), min(tail))
+        f.process(z)
+        assert max(z) == 0 and min(z) == 0, name
 
 
 def test_full_scale_sines_do_not_overflow():

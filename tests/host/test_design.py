@@ -154,3 +154,14 @@ def test_cli_design_errors_in_one_line(tmp_path, capsys):
     assert "Traceback" not in err and "8000..48000" in err.strip().splitlines()[-1]
     assert main(["design", "aweighting", str(tmp_path)]) == 2
     assert "folder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind,fs", [("A", 8000), ("C", 8000), ("A", 44100), ("C", 48000)])
+def test_silence_after_loud_input_is_exactly_zero(kind, fs):
+    # no zero-input limit cycle, also in the 8 fractional bits (these designs kept a constant
+    # -1/256 LSB when the kernel floored instead of rounding)
+    q = S.quantize(W.design(kind, fs))
+    rng = np.random.default_rng(0)
+    x = np.r_[rng.integers(-32768, 32768, 2000), np.full(500, 32767), np.zeros(int(0.75 * fs))].astype(np.int16)
+    y = S.simulate(q, x, out_frac=True)
+    assert not y[-fs // 8:].any()

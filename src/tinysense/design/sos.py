@@ -120,7 +120,7 @@ def _bounds(row, U, Y):
     """Worst-case magnitudes of the kernel's intermediates for one section (see iir.py)."""
     nb, na, rb, ra, F = row[0:3], row[3:5], row[5:8], row[8:10], row[10]
     uh, yh = -(-U // 4096), -(-Y // 4096)
-    L = sum(map(abs, rb + ra)) * 4095 + sum(map(abs, na)) * ((1 << F) - 1)
+    L = sum(map(abs, rb + ra)) * 4095 + sum(map(abs, na)) * ((1 << F) - 1) + abs(_bias(na[0], na[1], F))
     H = sum(map(abs, rb)) * uh + sum(map(abs, ra)) * yh + L // 4096 + 1
     out = (H >> (F - SPLIT)) + 1 + sum(map(abs, nb)) * U + sum(map(abs, na)) * Y
     return max(L, H, out, U, Y, 1 << F)
@@ -171,6 +171,13 @@ def quantize(sos) -> Quantized:
     return Quantized(sos, np.array(table, dtype=np.int64), bounds, int(worst))
 
 
+def _bias(na1, na2, F):
+    """Constant added to L: rounds the section's output to nearest (2**(F-1)) and removes the
+    offset that the stored residue e (0..2**F, i.e. the signed error + 2**(F-1)) brings into
+    the error feedback (-(na1 + na2) * 2**(F-1))."""
+    return (1 + na1 + na2) << (F - 1)
+
+
 def simulate(q: Quantized, x, out_frac: bool = False) -> np.ndarray:
     """Bit-exact model of the device kernel on int16 ``x`` from the zero state: int16 output
     (rounded, saturated), or with ``out_frac`` the raw int32 output with 8 fractional bits."""
@@ -188,7 +195,7 @@ def simulate(q: Quantized, x, out_frac: bool = False) -> np.ndarray:
             y1, y2 = hist[k + 1]
             e1, e2 = err[k]
             L = (rb0 * (v & 4095) + rb1 * (u1 & 4095) + rb2 * (u2 & 4095) - ra1 * (y1 & 4095) - ra2 * (y2 & 4095)
-                 - na1 * e1 - na2 * e2)
+                 - na1 * e1 - na2 * e2 + _bias(na1, na2, F))
             H = rb0 * (v >> 12) + rb1 * (u1 >> 12) + rb2 * (u2 >> 12) - ra1 * (y1 >> 12) - ra2 * (y2 >> 12) + (L >> 12)
             sh = F - SPLIT
             err[k] = [((H & ((1 << sh) - 1)) << 12) | (L & 4095), e1]
