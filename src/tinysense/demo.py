@@ -4,7 +4,9 @@
 2. convert it into a tinysense model file (``tinysense.convert.save``);
 3. run ``tinysense.trees`` on the MicroPython unix port over the whole test split and compare the
    device's accuracy with scikit-learn's (they must be equal);
-4. run a quick version of ``tinysense bench trees`` and print its table.
+4. run a quick version of ``tinysense bench trees`` and print its table;
+5. replay a generated, calibrated recording through the noise monitor (apps/noise_monitor/main.py,
+   A-weighted sound level meter) on the unix port and compare its levels with a float64 reference.
 
 Returns 0 when the device reproduces scikit-learn, 1 (with a clear message) when it does not.
 """
@@ -65,20 +67,20 @@ def run(args) -> int:
     _say("tinysense demo: a random forest trained with scikit-learn, run by MicroPython")
     _say()
     t0 = time.perf_counter()
-    _say(f"[1/4] train    RandomForestClassifier({bench.params_text(settings)}) on sklearn digits")
+    _say(f"[1/5] train    RandomForestClassifier({bench.params_text(settings)}) on sklearn digits")
     prep = bench.prepare(settings, out_dir, progress=lambda m: None)
     n_test = len(prep.y_test)
     sk_correct = int(np.sum(prep.sklearn_predictions == prep.y_test))
     _indent(f"{len(prep.X_train)} training digits (8x8 pixels, values 0..16), {time.perf_counter() - t0:.1f} s")
     _indent(f"scikit-learn accuracy on {n_test} test digits: {prep.sklearn_accuracy:.2%} ({sk_correct}/{n_test})")
 
-    _say(f"[2/4] convert  tinysense.convert.save(forest, {(out_dir / 'digits_rf.tsm').as_posix()!r})")
+    _say(f"[2/5] convert  tinysense.convert.save(forest, {(out_dir / 'digits_rf.tsm').as_posix()!r})")
     bench.convert_model(prep, progress=lambda m: None)
     est = prep.estimator
     n_nodes = sum(t.tree_.node_count for t in est.estimators_)
     _indent(f"{len(est.estimators_)} trees, {n_nodes} nodes -> {prep.model_bytes:,} bytes")
 
-    _say(f"[3/4] predict  tinysense.trees on the MicroPython unix port, all {n_test} test digits")
+    _say(f"[3/5] predict  tinysense.trees on the MicroPython unix port, all {n_test} test digits")
     t0 = time.perf_counter()
     dev = bench.run_device("tinysense", prep.model_path, prep.testdata_path, 1, [DEVICE_DIR], settings.heapsize)
     pred = np.asarray(dev["predictions"])
@@ -104,11 +106,12 @@ def run(args) -> int:
             + ("" if same == n_test else " (WARNING: some differ although the accuracy is the same)"))
 
     if getattr(args, "no_bench", False):
+        code = noise_monitor(out_dir / "noise_monitor")
         _say()
         _say(f"demo finished in {time.perf_counter() - t_start:.0f} s")
-        return 0
+        return code
 
-    _say(f"[4/4] bench    tinysense vs everywhereml and m2cgen generated code (quick: >= {repeats} passes per row)")
+    _say(f"[4/5] bench    tinysense vs everywhereml and m2cgen generated code (quick: >= {repeats} passes per row)")
     results = bench.run_benchmark(settings, out_dir, prep=prep, progress=_indent)
     _say()
     _say(bench.markdown_table(results))
@@ -119,7 +122,83 @@ def run(args) -> int:
     _say(bench.checks_text(results))
     _say(f"Reports: {(out_dir / 'bench_trees.md').as_posix()}, bench_trees.json, bench_trees.png in the same folder. "
          "More passes: `make bench` (tinysense bench trees).")
+    code = noise_monitor(out_dir / "noise_monitor")
+    _say()
     _say(f"demo finished in {time.perf_counter() - t_start:.0f} s")
+    return code
+
+
+SCENE = (  # (seconds, description, maker(rate) -> int16) for a -26 dBFS microphone
+    (3.0, "quiet room, pink noise 45 dB", lambda: _sl().noise(45, 3.0, seed=11, pink=True)),
+    (2.0, "calibrator: 1 kHz tone at 94 dB", lambda: _sl().tone(1000, 94, 2.0)),
+    (4.0, "street, pink noise 68 dB", lambda: _sl().noise(68, 4.0, seed=12, pink=True)),
+    (1.0, "a horn: 400 Hz tone at 95 dB", lambda: _sl().tone(400, 95, 1.0)),
+    (4.0, "street, pink noise 68 dB", lambda: _sl().noise(68, 4.0, seed=13, pink=True)),
+    (2.0, "silence (microphone muted)", lambda: _sl().silence(2.0)),
+)
+
+
+def _sl():
+    from . import soundlevel
+
+    return soundlevel
+
+
+def noise_monitor(out_dir: Path) -> int:
+    """The noise monitor part: replay a generated, calibrated recording through
+    apps/noise_monitor/main.py on the unix port (A-weighted), compare each interval's LAeq with
+    the float64 reference meter, write the CSV and the plot. Returns 0, or 1 on a mismatch."""
+    from . import run as tsrun
+    from . import soundlevel, wav
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    total = sum(seg[0] for seg in SCENE)
+    _say()
+    _say(f"[5/5] sound    the noise monitor (apps/noise_monitor/main.py) replaying a {total:.0f} s recording")
+    t0 = time.perf_counter()
+    x = np.concatenate([make() for _, _, make in SCENE])
+    path = wav.write(out_dir / "scene.wav", x, tsrun.RATE)
+    t = 0.0
+    for sec, what, _ in SCENE:
+        _indent(f"{t:4.0f}-{t + sec:2.0f} s  {what}")
+        t += sec
+    filt = out_dir / "aweighting.tsf"
+    why = tsrun.make_filter(filt)
+    if why:
+        _indent(f"unweighted levels: {why}")
+        filt = None
+    else:
+        _indent(f"A-weighting: tinysense design aweighting --rate {tsrun.RATE} {filt.as_posix()}")
+    res = tsrun.replay(path, filter_path=filt, interval=1.0)
+    if res.returncode != 0:
+        _say(f"MISMATCH: the noise monitor failed on the unix port:\n{res.stderr.strip()}")
+        return 1
+    want = soundlevel.reference_levels(x, interval=1.0, weighting="A" if filt else None)
+    unit = res.unit
+    _indent(f"device: one 125 ms block per I2S callback, {len(res.blocks)} blocks; one line per second:")
+    worst, compared = 0.0, 0
+    edges = np.cumsum([0] + [seg[0] for seg in SCENE])
+    for (tt, leq, lmax, lmin, _), w in zip(res.intervals, want.intervals):
+        ref_leq = w[0] if w[0] > -100 else -np.inf  # float rounding left in the reference's silence
+        # compared: seconds in which no scene starts (those hold filter transients) and with sound
+        steady = not any(tt - 1.0 <= e < tt for e in edges[1:-1]) and ref_leq > 20
+        if steady:
+            worst = max(worst, abs(leq - ref_leq))
+            compared += 1
+        shown = "   -inf" if not np.isfinite(leq) else f"{leq:7.2f}"
+        ref_shown = "   -inf" if not np.isfinite(ref_leq) else f"{ref_leq:7.2f}"
+        _indent(f"t={tt:4.0f} s  L{unit[3]}eq {shown}  max {lmax:6.1f}  min {lmin:6.1f} {unit}"
+                f"   reference {ref_shown}")
+    csv_path = tsrun.write_csv(out_dir / "scene_levels.csv", res)
+    png = tsrun.plot(out_dir / "scene_levels.png", res, title="tinysense noise monitor, replayed on the unix port")
+    _indent(f"{compared} steady seconds: device LAeq within {worst:.3f} dB of the float64 reference meter "
+            f"(scipy A-weighting); {time.perf_counter() - t0:.1f} s")
+    _indent(f"levels: {csv_path.as_posix()}, plot: {png.as_posix()}")
+    _indent("on a board the same main.py reads an I2S microphone; `tinysense run noise_monitor --wav FILE` "
+            "replays your own recording")
+    if worst > 0.2:
+        _say(f"MISMATCH: the device's levels differ from the reference by {worst:.2f} dB (more than 0.2 dB)")
+        return 1
     return 0
 
 

@@ -173,3 +173,12 @@ def test_bench_sound_smoke():
     assert checks["alloc"] == [0.0]
     text = bench.table(result) + bench.summary(result)
     assert "tinysense.rms" in text and "share of 125 ms" in text and "target >= 15x" in text
+
+
+def test_demo_part(tmp_path, capsys):
+    from tinysense import demo
+
+    assert demo.noise_monitor(tmp_path) == 0
+    out = capsys.readouterr().out
+    assert "[5/5] sound" in out and "steady seconds: device" in out and "MISMATCH" not in out
+    assert (tmp_path / "scene_levels.csv").is_file() and (tmp_path / "scene_levels.png").is_file()
