@@ -146,3 +146,39 @@ def test_bad_input():
     assert "array('h')" in raises(TypeError, meter.process, bytearray(100))
     assert "rate" in raises(ValueError, soundlevel.Meter, 0)
     assert "interval" in raises(ValueError, soundlevel.Meter, 16000, interval=0)
+
+
+def test_a_weighted_levels():
+    # The meter with tinysense.iir's A-weighting against the reference meter (scipy's A-weighting
+    # at 8x the rate): Leq over each signal's second second within 0.2 dB.
+    from tinysense import iir
+
+    count = 0
+    with open(DIR + "aweighted.txt") as f:
+        for line in f:
+            name, want = line.split()
+            want = float(want)
+            blocks, intervals = run_meter(read(name), 2000, 1.0, iir.load(DIR + "aweighting.tsf"))
+            got = intervals[1][0]
+            print(name, "device %.3f reference %.3f dB(A)" % (got, want))
+            assert abs(got - want) <= 0.2, (name, got, want)
+            count += 1
+    assert count == 5
+
+
+def test_a_weighted_meter_allocates_nothing():
+    from tinysense import iir
+
+    meter = soundlevel.Meter(16000, weighting=iir.load(DIR + "aweighting.tsf"), interval=0.25)
+    x = read("aw_pink_65")
+    blk = array.array("h", bytearray(4000))
+    for k in range(2000):
+        blk[k] = x[k]
+    meter.process(blk)
+    gc.collect()
+    before = gc.mem_alloc()
+    k = 0
+    while k < 20:
+        meter.process(blk)
+        k += 1
+    assert gc.mem_alloc() - before == 0, gc.mem_alloc() - before
