@@ -70,6 +70,7 @@ def _fit_grid(fs: float):
     return f, weight
 
 
+@np.errstate(under="ignore")  # whatever the caller's numpy error settings
 def design(kind: str, fs: float) -> np.ndarray:
     """Second-order sections (scipy layout, shape (n, 6)) of the A (3 sections) or C (2 sections)
     weighting at sample rate ``fs`` (8000..48000 Hz). Low-frequency sections first."""
@@ -103,6 +104,7 @@ def design(kind: str, fs: float) -> np.ndarray:
     return np.vstack([low, np.r_[p[:3], 1.0, p[3:]]])
 
 
+@np.errstate(under="ignore")
 def deviation(sos, kind: str, fs: float, f=None):
     """``(f, dev_db)``: the response of ``sos`` minus the IEC 61672-1 weighting, default from
     20 Hz to fs/2 (excluded)."""
