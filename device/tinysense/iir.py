@@ -21,14 +21,14 @@ node (L1 norm of the impulse response x 32768 x 256) and picks F so that |L|, |H
 partial sum stay below 2**31; it refuses filters it cannot bound. A-weighting at 16 kHz: signals
 < 2**24.3, largest intermediate < 2**30.9; F = 23, 19, 19. The int32 output's level is within
 0.01 dB of scipy's float64 ``sosfilt`` for sines from 31.5 Hz to 6.3 kHz at -70 to -1 dBFS
-(noise floor ~0.003 LSB rms); rounding to int16 adds up to 0.5 LSB rms, so the int16 output is
+(noise floor ~0.002 LSB rms); rounding to int16 adds up to 0.5 LSB rms, so the int16 output is
 within 0.1 dB down to about 10 LSB rms (-70 dBFS) of filtered level.
 
 Outputs: array('h'), rounded and saturated to int16; or array('i') with the internal Q.8 value
 (int16 scale x 256, not saturated), for levels below the int16 resolution.
 
 Cost: one viper call per block, which runs the block in chunks of 256 samples, one section at a
-time with its coefficients and state in locals. A-weighting (3 sections): ~740 Cortex-M3
+time with its coefficients and state in locals. A-weighting (3 sections): ~750 Cortex-M3
 instructions per sample; a 2000-sample block at 16 kHz (125 ms) takes ~1.5 M instructions.
 """
 
