@@ -152,4 +152,4 @@ def mean_square(x):
 
 def rms(x):
     """Root mean square (float) of an ``array('h')`` block of 1..65535 samples."""
-    return mean_square(x) ** 0.5
+    return (sum_squares(x) / len(x)) ** 0.5
