@@ -223,7 +223,7 @@ class Meter:
         when a ``weighting`` filter is set) and update every level. Allocates nothing once the
         block object and its length have been seen."""
         n = len(x)
-        if x is not self._x or n == 0:
+        if x is not self._x or n == 0 or n > 65535:
             rms.check_block(x)
             self._x = x
         if n != self._n:
