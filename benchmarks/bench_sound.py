@@ -18,9 +18,9 @@ A-weighting filters give levels within 0.1 dB of each other.
 Share of the 125 ms budget on a 240 MHz microcontroller: estimated as x64 time x SCALE, with
 SCALE stated in the output. SCALE = 65 comes from measurements of tinysense's own code on an
 emulated Cortex-M3 (instruction counts, .mpy build; at one instruction per cycle at 240 MHz):
-one A-weighted meter block is about 1.58 million instructions (6.6 ms at 240 MHz; the filter
-1.50 million, the exact sum of squares and the levels 79,000), about 65x its time on an idle
-x64 test host (101 µs). A busy host inflates every x64 time, and the estimates with it. Interpreted code (the plain and native rows) is scaled the same way,
+one A-weighted meter block is about 1.61 million instructions (6.7 ms at 240 MHz; the filter
+1.50 million, the exact sums of squares and the levels 115,000), about 65x its time on an idle
+x64 test host (about 103 µs). A busy host inflates every x64 time, and the estimates with it. Interpreted code (the plain and native rows) is scaled the same way,
 which flatters them: on a 32-bit port sums past 2**30 become big integers, which they never do
 on x64. On the emulated Cortex-M3 the plain RMS loop takes 1.71 million instructions against
 tinysense's 77,000 (22x); the talk measured 113 ms for it on an ESP32.

@@ -2,8 +2,8 @@
 calibrated test signals.
 
 :func:`reference_levels` computes, in float64 with numpy/scipy, exactly what the device meter
-defines: per-block Leq, Fast and Slow levels (exponential averaging of the mean square once per
-block), and Leq / Lmax / Lmin (of Fast) per interval; optionally A-weighted with scipy's float
+defines: per-block Leq, Fast and Slow levels (exponential averaging of the mean square in 4 ms
+sub-blocks), and Leq / Lmax / Lmin (of Fast, at sub-block ends) per interval; optionally A-weighted with scipy's float
 design of IEC 61672-1's weighting (:func:`a_weighting_sos`, applied at 8x the sample rate so
 that it follows the analog weighting up to 6.3 kHz). :func:`tone`, :func:`noise` and
 :func:`silence` make int16 signals at a stated level in dB SPL for a microphone of a given
@@ -19,6 +19,7 @@ from scipy import signal
 
 REF_MS = 2.0**29  # mean square of a full-scale sine: 0 dBFS
 FAST, SLOW = 0.125, 1.0
+SUBBLOCK_MS = 4  # the device meter's time-weighting step
 
 
 def a_weighting_sos(rate: float) -> np.ndarray:
@@ -113,6 +114,7 @@ def reference_levels(x, rate: int = 16000, block: int = 2000, sensitivity: float
         x = signal.sosfilt(np.asarray(weighting, dtype=float), x)
     offset = ref_spl - sensitivity
     period = int(interval * rate + 0.5)
+    sub = max(2, int(rate * SUBBLOCK_MS / 1000) & ~1)
     blk, fast, slow, ends, intervals = [], [], [], [], []
     ef = es = None
     acc, count, lmax, lmin = 0.0, 0, -np.inf, np.inf
@@ -120,22 +122,25 @@ def reference_levels(x, rate: int = 16000, block: int = 2000, sensitivity: float
         y = x[over * start:over * (start + block)]
         n = len(y) // over
         e = float(np.sum(y * y)) / over
+        for s0 in range(0, n, sub):  # time weighting in sub-blocks, as the device
+            z = y[over * s0:over * (s0 + sub)]
+            k = len(z) // over
+            ms_sub = float(np.sum(z * z)) / over / k
+            if ef is None:
+                ef = es = ms_sub
+            else:
+                af, as_ = np.exp(-k / rate / FAST), np.exp(-k / rate / SLOW)
+                ef = af * ef + (1 - af) * ms_sub
+                es = as_ * es + (1 - as_) * ms_sub
+            lf = float(_db(ef, offset))
+            lmax, lmin = max(lmax, lf), min(lmin, lf)
         ms = e / n
-        t = n / rate
-        if ef is None:
-            ef = es = ms
-        else:
-            af, as_ = np.exp(-t / FAST), np.exp(-t / SLOW)
-            ef = af * ef + (1 - af) * ms
-            es = as_ * es + (1 - as_) * ms
-        lf = float(_db(ef, offset))
         blk.append(float(_db(ms, offset)))
         fast.append(lf)
         slow.append(float(_db(es, offset)))
         ends.append((start + n) / rate)
         acc += e
         count += n
-        lmax, lmin = max(lmax, lf), min(lmin, lf)
         if count >= period:
             intervals.append((float(_db(acc / count, offset)), lmax, lmin, count / rate))
             acc, count, lmax, lmin = 0.0, 0, -np.inf, np.inf

@@ -7,14 +7,18 @@ over an interval, in dB SPL from int16 microphone blocks.
     meter.interval()              # None or (Leq, Lmax, Lmin, seconds)
 
 Calibration: ``sensitivity`` is the dBFS reading of a ``ref_spl`` dB SPL tone (0 dBFS = a
-full-scale sine). Time weighting is the exponential average of the mean square applied once
-per block (a = exp(-T/tau), tau 0.125 s Fast, 1 s Slow); the first block starts both at its own
-level. Levels are integers inside (Q16 log2 of energy, 4.6e-5 dB steps); reading one makes a
-float.
+full-scale sine). Time weighting is IEC 61672-1's exponential average of the mean square, in
+4 ms sub-blocks (a = exp(-T/tau), tau 0.125 s Fast, 1 s Slow); the first sub-block starts both
+at its own level. Levels are integers inside (Q16 log2 of energy, 4.6e-5 dB steps); reading one
+makes a float.
 """
 
 from array import array
 from typing import Any
+
+SUBBLOCK_MS: int
+"""The time-weighting step in milliseconds (4): Fast and Slow advance once per sub-block of
+``rate * 4 / 1000`` samples (rounded down to even), Lmax and Lmin are sampled as often."""
 
 class Meter:
     """A sound level meter fed with int16 blocks."""
@@ -60,4 +64,4 @@ class Meter:
 
     def interval(self) -> tuple[float, float, float, float] | None:
         """``(Leq, Lmax, Lmin, seconds)`` of the interval completed since the last call, or
-        None. Lmax and Lmin are extremes of the Fast level at block ends."""
+        None. Lmax and Lmin are extremes of the Fast level, sampled every 4 ms."""

@@ -182,3 +182,24 @@ def test_demo_part(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "[5/5] sound" in out and "steady seconds: device" in out and "MISMATCH" not in out
     assert (tmp_path / "scene_levels.csv").is_file() and (tmp_path / "scene_levels.png").is_file()
+
+
+def test_fast_tone_burst_response(tmp_path):
+    # IEC 61672-1 tone bursts: the Fast maximum of a burst of duration D lies 10 log10(1 - exp(-D /
+    # 125 ms)) below the steady tone's level (-1.0 dB for 200 ms, -4.8 for 50 ms, -18.0 for 2 ms;
+    # class 1 allows +-0.5, +-1.0 and +1.0/-1.5). Bursts start at odd places inside blocks.
+    durations = (0.2, 0.05, 0.01, 0.002)
+    parts = []
+    for k, d in enumerate(durations):
+        x = np.zeros(32000, dtype=np.int16)
+        start = 5000 + 337 * k
+        x[start:start + int(d * 16000)] = ref.tone(1000, 100, d, phase=0.0)
+        parts.append(x)
+    path = wav.write(tmp_path / "bursts.wav", np.concatenate(parts), 16000)
+    res = tsrun.replay(path, filter_path=None, interval=2.0)
+    assert res.returncode == 0, res.stderr
+    assert len(res.intervals) == len(durations)
+    for (t, leq, lmax, lmin, secs), d in zip(res.intervals, durations):
+        want = 100 + 10 * np.log10(1 - np.exp(-d / 0.125))
+        print(f"{d * 1000:5.0f} ms burst: Fast max {lmax:.2f} dB, IEC {want:.2f} dB")
+        assert abs(lmax - want) <= 0.3, (d, lmax, want)
