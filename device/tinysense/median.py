@@ -25,6 +25,7 @@ import micropython
 from .rms import check_block as _check_h
 
 MAX_WINDOW = 32767
+SORT_MAX = 512  # longer arrays are sorted by sorted() (n log n, allocates a list)
 
 
 @micropython.viper
@@ -88,15 +89,15 @@ def median(x):
     """Median of a sequence of numbers, as :func:`statistics.median`: the middle value for an
     odd length, the mean of the two middle values (a float) for an even length.
 
-    ``array('h')`` input (1..65535 samples) is sorted by a viper insertion sort in a reused work
-    buffer (meant for small windows: the work grows as length**2); any other sequence of
-    numbers (list, tuple, ``array('f')``...) takes a plain-Python path. Raises ``ValueError``
+    ``array('h')`` input of up to ``SORT_MAX`` (512) samples is sorted by a viper insertion sort
+    in a reused work buffer (small windows: the work grows as length**2); longer arrays and any
+    other sequence of numbers (list, tuple, ``array('f')``...) take a plain-Python path. Raises ``ValueError``
     for an empty sequence, ``TypeError`` for a non-sequence."""
     global _work
     n = len(x)
     if n == 0:
         raise ValueError("median of an empty sequence")
-    if type(x) is array.array:
+    if type(x) is array.array and n <= SORT_MAX:
         try:
             _check_h(x, "x")
             h = True

@@ -14,13 +14,17 @@ from typing import Sequence
 MAX_WINDOW: int
 """Largest running-median window: 32767."""
 
+SORT_MAX: int
+"""Longest ``array('h')`` that :func:`median` sorts with its viper kernel (512); longer input is
+sorted by ``sorted()``."""
+
 def median(x: Sequence[float] | array[int]) -> int | float:
     """Median as :func:`statistics.median`: the middle value for an odd length, the mean of the
     two middle values (float) for an even length.
 
-    ``array('h')`` input is sorted by a viper insertion sort in a reused work buffer (for small
-    windows: time grows as length**2); other sequences take a plain-Python path. The input is
-    not changed.
+    ``array('h')`` input of up to ``SORT_MAX`` samples is sorted by a viper insertion sort in a
+    reused work buffer (time grows as length**2); longer arrays and other sequences take a
+    plain-Python path. The input is not changed.
 
     Raises: ``ValueError`` for an empty sequence.
     """

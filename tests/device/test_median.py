@@ -29,6 +29,14 @@ def test_median_matches_numpy():
     assert count == 11
 
 
+def test_long_array_median():
+    x = array.array("h", bytearray(2 * 20001))
+    for i in range(20001):
+        x[i] = (i * 7919) % 20001 - 10000
+    assert median.median(x) == 0
+    assert median.median(array.array("h", range(-300, 300))) == -0.5
+
+
 def test_median_of_other_sequences():
     assert median.median([21.5, 21.6, 85.0]) == 21.6
     assert median.median((4, 1, 3, 2)) == 2.5
