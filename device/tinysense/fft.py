@@ -42,6 +42,8 @@ multiplies values |g| <= sqrt(2) * 32752: < 1.52e9. Power re*re + im*im < 2**30.
 import array
 import micropython
 
+from . import arrays
+
 # round(32768 * sin(2*pi*i/1024)) for i = 0..256, uint16 little endian: the quarter wave every
 # table is read from, so that twiddles and windows are the same integers on every port
 # (float32 and float64 cos can round differently).
@@ -404,15 +406,7 @@ def _check_array(a, name, typecode, length):
         raise TypeError("%s must be %s, not %s" % (name, what, type(a).__name__))
     if len(a) != length:
         raise ValueError("%s has %d values; expected %s" % (name, len(a), what))
-    keep = a[0]
-    size = 2 if typecode == "h" else 4
-    try:
-        a[0] = -1
-        ok = a[0] == -1 and type(a[0]) is int and len(bytes(a)) == size * length
-    except (TypeError, ValueError, OverflowError):
-        ok = False
-    a[0] = keep
-    if not ok:
+    if arrays.typecode(a) != typecode:
         raise TypeError("%s must be %s" % (name, what))
 
 

@@ -35,7 +35,7 @@ instructions per sample; a 2000-sample block at 16 kHz (125 ms) takes ~1.5 M ins
 import array
 import micropython
 
-from . import modelfile
+from . import arrays, modelfile
 
 _HEAD = 4  # int32 words before the sections: n_sections, output mode, block length, chunk
 _STRIDE = 16  # int32 words per section (the last block holds only the output history)
@@ -172,20 +172,7 @@ def _run(m: ptr32, x: ptr16, out: ptr16, buf: ptr32):
 
 def _is_int_array(a, bits):
     # True if ``a`` is an array.array of signed ``bits``-bit integers ('h' or 'i').
-    if type(a) is not array.array or not len(a):
-        return False
-    keep = a[0]
-    try:
-        a[0] = -1
-        neg = a[0] == -1 and type(a[0]) is int  # (a float compares equal on single-float ports)
-        a[0] = 0x12345678
-        ok = neg and (a[0] == (0x5678 if bits == 16 else 0x12345678))
-    except (TypeError, OverflowError):  # 'h' refusing a big value
-        ok = False
-    a[0] = keep
-    if ok and bits == 32:
-        ok = len(bytes(memoryview(a)[:1])) == 4  # not a 64-bit 'l'/'q'
-    return ok
+    return arrays.typecode(a) == ("h" if bits == 16 else "i")
 
 
 class SOSFilter:

@@ -22,6 +22,8 @@ Samples are read through ``ptr16`` and sign-extended, so -1 counts as 1, not 655
 import array
 import micropython
 
+from . import arrays
+
 MAX_BLOCK = 65535
 
 
@@ -74,16 +76,7 @@ def check_block(x, name="x"):
         raise ValueError("%s is empty: a block needs at least one sample" % name)
     if n > MAX_BLOCK:
         raise ValueError("%s has %d samples; at most %d per block" % (name, n, MAX_BLOCK))
-    keep = x[0]
-    try:
-        x[0] = -1
-        a = x[0]
-        x[0] = 0x12345
-        b = x[0]
-    except TypeError:  # a float array
-        a = b = 0
-    x[0] = keep
-    if a != -1 or b != 0x2345:
+    if arrays.typecode(x) != "h":
         raise TypeError("%s must be array('h') (int16 samples); its typecode is another" % name)
     return n
 

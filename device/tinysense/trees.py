@@ -12,7 +12,7 @@ emitters use the plain-Python twin :mod:`tinysense.trees_python`.
 
 import array
 
-from . import modelfile
+from . import arrays, modelfile
 
 try:
     from .trees_viper import proba as _proba
@@ -117,16 +117,7 @@ class TreeModel:
             raise TypeError("%s must be array('h') of %d int16 features, not %s" % (name, n, type(x).__name__))
         if len(x) != n:
             raise ValueError("%s has %d values; the model expects %d features" % (name, len(x), n))
-        keep = x[0]
-        try:
-            x[0] = -1
-            a = x[0]
-            x[0] = 0x12345
-            b = x[0]
-        except TypeError:  # a float array
-            a = b = 0
-        x[0] = keep
-        if a != -1 or b != 0x2345:
+        if arrays.typecode(x) != "h":
             raise TypeError("%s must be array('h') (int16 features)" % name)
         if name == "x":
             self._x = x
@@ -137,14 +128,9 @@ class TreeModel:
         n = self.n_classes
         if type(out) is not array.array or len(out) != n:
             raise ValueError("out must be array('f') of length %d" % n)
-        keep = out[0]
-        try:
-            out[0] = 0.5
-        except TypeError:
-            raise TypeError("out must be array('f') (float32), not an integer array") from None
-        if len(bytes(out)) != 4 * n:
-            raise TypeError("out must be array('f') (float32, 4 bytes each)")
-        out[0] = keep
+        tc = arrays.typecode(out)
+        if tc != "f":
+            raise TypeError("out must be array('f') (float32, 4 bytes each), not array(%r)" % tc)
         self._out = out
 
     def predict_proba(self, x, out):

@@ -3,7 +3,6 @@
 # the host, tests/fixtures/sound.py): per-block Leq, Fast, Slow, and Leq/Lmax/Lmin per interval.
 import array
 import gc
-import math
 import tsenv
 from tinysense import soundlevel
 
