@@ -18,6 +18,7 @@ import gc
 import math
 import tsenv
 from tinysense import fft
+from expect import expect_error
 
 DIR = tsenv.FIXTURES + "/fft/"
 MAX_DB = -70.0
@@ -217,17 +218,6 @@ def test_calls_allocate_nothing():
         f.power(x, pw)
         fft.apply_window(x, w)
     assert gc.mem_alloc() - before == 0, gc.mem_alloc() - before
-
-
-def expect_error(exc, fn, *args, words=()):
-    try:
-        fn(*args)
-    except exc as e:
-        msg = str(e)
-        for word in words:
-            assert word in msg, (word, msg)
-        return msg
-    raise AssertionError("no %s raised" % exc.__name__)
 
 
 def test_bad_inputs_raise_clear_errors():

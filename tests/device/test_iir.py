@@ -7,6 +7,7 @@ import io
 import math
 import tsenv
 from tinysense import iir
+from expect import expect_error
 
 DIR = tsenv.FIXTURES + "/iir/"
 
@@ -196,17 +197,6 @@ def test_process_allocates_nothing():
         for _ in range(50):
             f.process(x, outs[0])
         assert gc.mem_alloc() - before == 0, (outs[0] is None, gc.mem_alloc() - before)
-
-
-def expect_error(exc, fn, *args, words=()):
-    try:
-        fn(*args)
-    except exc as e:
-        msg = str(e)
-        for w in words:
-            assert w in msg, (w, msg)
-        return msg
-    raise AssertionError("no %s raised" % exc.__name__)
 
 
 def test_bad_input_raises_clear_errors():

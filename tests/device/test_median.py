@@ -4,6 +4,7 @@ import array
 import gc
 import tsenv
 from tinysense import median
+from expect import expect_error as raises
 
 DIR = tsenv.FIXTURES + "/sound/"
 
@@ -95,14 +96,6 @@ def test_running_median_allocates_nothing():
         f.update(7)
         k += 1
     assert gc.mem_alloc() - before == 0, gc.mem_alloc() - before
-
-
-def raises(exc, fn, *args):
-    try:
-        fn(*args)
-    except exc as e:
-        return str(e)
-    raise AssertionError("no %s from %r" % (exc.__name__, args))
 
 
 def test_bad_input():

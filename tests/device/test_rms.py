@@ -4,6 +4,7 @@ import array
 import gc
 import tsenv
 from tinysense import rms
+from expect import expect_error as raises
 
 DIR = tsenv.FIXTURES + "/sound/"
 
@@ -81,14 +82,6 @@ def test_sumsq_allocates_nothing():
         k += 1
     assert gc.mem_alloc() - before == 0, gc.mem_alloc() - before
     assert rms.value(acc) == 101 * 666667000
-
-
-def raises(exc, fn, *args):
-    try:
-        fn(*args)
-    except exc as e:
-        return str(e)
-    raise AssertionError("no %s from %r" % (exc.__name__, args))
 
 
 def test_bad_input():

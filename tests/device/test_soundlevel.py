@@ -5,6 +5,7 @@ import array
 import gc
 import tsenv
 from tinysense import soundlevel
+from expect import expect_error as raises
 
 DIR = tsenv.FIXTURES + "/sound/"
 INF = float("inf")
@@ -128,14 +129,6 @@ def test_process_allocates_nothing():
         meter.process(blk)
         k += 1
     assert gc.mem_alloc() - before == 0, gc.mem_alloc() - before
-
-
-def raises(exc, fn, *args, **kw):
-    try:
-        fn(*args, **kw)
-    except exc as e:
-        return str(e)
-    raise AssertionError("no %s from %r" % (exc.__name__, args))
 
 
 def test_bad_input():

@@ -5,6 +5,7 @@ import gc
 import io
 import tsenv
 from tinysense import trees
+from expect import expect_error
 
 DIR = tsenv.FIXTURES + "/trees/"
 
@@ -123,17 +124,6 @@ def test_full_scale_inputs():
     model = trees.load(DIR + "fullscale.tsm")
     for v in (-32768, -1, 0, 1, 32767):
         model.predict(array.array("h", [v] * 70))
-
-
-def expect_error(exc, fn, *args, words=()):
-    try:
-        fn(*args)
-    except exc as e:
-        msg = str(e)
-        for w in words:
-            assert w in msg, (w, msg)
-        return msg
-    raise AssertionError("no %s raised" % exc.__name__)
 
 
 def test_bad_inputs_raise_clear_errors():
