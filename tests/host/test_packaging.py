@@ -24,10 +24,8 @@ import functools
 import http.server
 import json
 import os
-import select
 import shutil
 import subprocess
-import sys
 import threading
 
 import pytest
@@ -35,6 +33,8 @@ import pytest
 from tinysense import build as tsbuild
 from tinysense import packaging, unixport
 from tinysense.paths import DEVICE_DIR, ROOT
+
+from ptyboard import PtyBoard  # tests/host/ptyboard.py
 
 PACKAGE_JSON = DEVICE_DIR / "package.json"
 
@@ -227,57 +227,6 @@ def test_mip_does_not_fail_loudly_on_a_stale_package_json(tmp_path):
 
 
 # ---------------------------------------------------------------- mpremote against the unix port
-class PtyBoard:
-    """The unix-port ``micropython`` behind a pseudo-terminal, relayed to a second one for mpremote.
-
-    The REPL side is put in raw mode (otherwise the pty doubles each ``\\r\\n`` and mpremote
-    never sees its raw-REPL prompt). ``:`` paths are relative to ``workdir``.
-    """
-
-    def __init__(self, workdir):
-        import pty
-        import tty
-
-        self.repl_master, repl_slave = pty.openpty()
-        tty.setraw(repl_slave)
-        self.user_master, self.user_slave = pty.openpty()
-        tty.setraw(self.user_slave)
-        self.device = os.ttyname(self.user_slave)
-        self.proc = subprocess.Popen(
-            [unixport.micropython_path()], stdin=repl_slave, stdout=repl_slave, stderr=repl_slave,
-            cwd=workdir, start_new_session=True,
-        )
-        os.close(repl_slave)
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._relay, daemon=True)
-        self._thread.start()
-
-    def _relay(self):
-        pair = {self.repl_master: self.user_master, self.user_master: self.repl_master}
-        while not self._stop.is_set():
-            ready, _, _ = select.select(list(pair), [], [], 0.1)
-            for fd in ready:
-                try:
-                    data = os.read(fd, 4096)
-                except OSError:
-                    return
-                if not data:
-                    return
-                os.write(pair[fd], data)
-
-    def mpremote(self, *args, timeout=120):
-        cmd = [sys.executable, "-m", "mpremote", "connect", self.device, "resume", *args]
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-
-    def close(self):
-        self._stop.set()
-        self._thread.join(timeout=5)
-        self.proc.kill()
-        self.proc.wait(timeout=10)
-        for fd in (self.repl_master, self.user_master, self.user_slave):
-            os.close(fd)
-
-
 @pytest.fixture
 def board(tmp_path):
     if os.name != "posix":
@@ -286,7 +235,6 @@ def board(tmp_path):
     workdir = tmp_path / "board"
     workdir.mkdir()
     b = PtyBoard(workdir)
-    b.workdir = workdir
     yield b
     b.close()
 
