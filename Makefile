@@ -19,7 +19,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q tests
 
 bench: $(STAMP)
-	$(BIN)/tinysense bench trees
+	$(BIN)/tinysense bench trees --readme README.md
 
 build: $(STAMP)
 	$(BIN)/tinysense build

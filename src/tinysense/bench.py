@@ -750,6 +750,23 @@ def add_arguments(parser) -> None:
     parser.add_argument("--peers", default=",".join(PEERS),
                         help="comma-separated peers to compare with, or 'none' (default: everywhereml,m2cgen)")
     parser.add_argument("--no-plot", action="store_true", help="skip the PNG chart")
+    parser.add_argument("--readme", metavar="FILE",
+                        help="also write the table into FILE between <!-- bench-trees:begin/end --> markers")
+
+
+README_BEGIN = "<!-- bench-trees:begin -->"
+README_END = "<!-- bench-trees:end -->"
+
+
+def write_readme_table(path, results: dict) -> None:
+    """Replace the table between the ``bench-trees`` markers of a markdown file (e.g. README.md)."""
+    path = Path(path)
+    text = path.read_text()
+    if README_BEGIN not in text or README_END not in text:
+        raise ValueError(f"{path} has no {README_BEGIN} ... {README_END} markers to put the table between")
+    head, rest = text.split(README_BEGIN, 1)
+    _, tail = rest.split(README_END, 1)
+    path.write_text(f"{head}{README_BEGIN}\n{markdown_table(results).strip()}\n{README_END}{tail}")
 
 
 def settings_from_args(args) -> Settings:
@@ -795,6 +812,9 @@ def run(args) -> int:
             f"(this takes a minute or so)")
     results = run_benchmark(settings, Path(args.out_dir))
     print_report(results, args.out_dir)
+    if getattr(args, "readme", None):
+        write_readme_table(args.readme, results)
+        _stderr(f"table written into {args.readme}")
     return 0
 
 

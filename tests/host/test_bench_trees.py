@@ -171,3 +171,19 @@ def test_missing_peer_is_skipped(tmp_path, monkeypatch):
     assert "not measured: m2cgen" in bench.targets_text(results)
     assert "| tinysense (x64 .mpy) |" in (tmp_path / "bench_trees.md").read_text()
     assert not (tmp_path / "bench_trees.png").exists()
+
+
+def test_readme_table_is_replaced_between_markers(tmp_path, monkeypatch):
+    from tinysense.bench import write_readme_table
+
+    monkeypatch.setattr(bench, "markdown_table", lambda results: "| tinysense (x64 .mpy) | 1.0 |\n")
+    results = {}
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- bench-trees:begin -->\nold table\n<!-- bench-trees:end -->\noutro\n")
+    write_readme_table(readme, results)
+    text = readme.read_text()
+    assert "old table" not in text and text.startswith("intro\n") and text.endswith("outro\n")
+    assert "| tinysense (x64 .mpy) |" in text
+    readme.write_text("no markers")
+    with pytest.raises(ValueError, match="markers"):
+        write_readme_table(readme, results)
