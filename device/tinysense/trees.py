@@ -86,10 +86,10 @@ class TreeModel:
         self.predict = self._predictor()
 
     def _predictor(self):
-        # predict() is a closure: an instance method would cost three attribute look-ups per
-        # call, a fifth of a forest inference on a Cortex-M. Constants are default arguments
-        # and only `seen` is a closed-over cell: MicroPython puts the arguments of a closure
-        # with more than 5 cells plus arguments on the heap at every call.
+        # predict() is a closure: an instance method costs three attribute look-ups per call,
+        # ~500 Cortex-M3 instructions, a tenth of a digits-forest inference. Constants are
+        # default arguments and only `seen` is a closed-over cell: MicroPython puts the
+        # arguments of a closure with more than 5 cells plus arguments on the heap every call.
         seen = None
         if self._rval is None:
             def predict(x, m=self._m, classes=self.classes, check=self._check_x, run=_run):
