@@ -51,23 +51,13 @@ OBJECTS = (
 )
 
 
-def _raw(k, value):
-    """The integer to send for object number ``k`` of OBJECTS, rounded half away from zero and
-    checked against its range."""
+def _type_error(k, value):
+    raise TypeError("%s must be a number, not %s" % (OBJECTS[k][0], type(value).__name__))
+
+
+def _range_error(k, value):
     o = OBJECTS[k]
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise TypeError("%s must be a number, not %s" % (o[0], type(value).__name__))
-    lo, hi = o[4], o[5]
-    r = value * o[3]
-    if isinstance(r, float):
-        r = r + 0.5 if r >= 0 else r - 0.5
-        if not (lo - 1 < r < hi + 1):  # also NaN and inf
-            r = None
-        else:
-            r = int(r)
-    if r is None or not (lo <= r <= hi):
-        raise ValueError("%s %r %s is outside BTHome's range %s" % (o[0], value, o[6], o[7]))
-    return r
+    raise ValueError("%s %r %s is outside BTHome's range %s" % (o[0], value, o[6], o[7]))
 
 
 class Encoder:
@@ -117,21 +107,20 @@ class Encoder:
         """
         buf = self._buf
         i = 8
-        k = 0
-        for v in (packet_id, battery, temperature, humidity, pressure, voltage, count):
-            if v is not None:
-                r = _raw(k, v)
-                o = OBJECTS[k]
-                n = o[2]
-                if i + 1 + n > MAX_PAYLOAD:  # only with a long name
-                    raise ValueError("BTHome payload longer than 31 bytes; send fewer values or a shorter name")
-                buf[i] = o[1]
-                i += 1
-                for _ in range(n):
-                    buf[i] = r & 0xFF
-                    r >>= 8
-                    i += 1
-            k += 1
+        if packet_id is not None:
+            i = self._put(i, 0, packet_id)
+        if battery is not None:
+            i = self._put(i, 1, battery)
+        if temperature is not None:
+            i = self._put(i, 2, temperature)
+        if humidity is not None:
+            i = self._put(i, 3, humidity)
+        if pressure is not None:
+            i = self._put(i, 4, pressure)
+        if voltage is not None:
+            i = self._put(i, 5, voltage)
+        if count is not None:
+            i = self._put(i, 6, count)
         buf[3] = i - 4  # service data AD length: type, UUID, device information, objects
         name = self.name
         if name:
@@ -144,6 +133,31 @@ class Encoder:
             buf[i + 2:i + 2 + m] = name
             i += 2 + m
         return self._views[i]
+
+    def _put(self, i, k, value):
+        """Write object number ``k`` of OBJECTS at ``i``, rounded half away from zero and
+        checked against its range; returns the index after it. Few locals and a shallow
+        stack, so that MicroPython keeps the frame off the heap."""
+        o = OBJECTS[k]
+        if type(value) is not int and type(value) is not float:  # no tuple built; bool refused
+            _type_error(k, value)
+        r = value * o[3]
+        if type(r) is float:
+            if not (o[4] - 1 < r < o[5] + 1):  # also NaN and inf
+                _range_error(k, value)
+            r = int(r + 0.5) if r >= 0 else int(r - 0.5)
+        if not (o[4] <= r <= o[5]):
+            _range_error(k, value)
+        n = o[2]
+        if i + 1 + n > MAX_PAYLOAD:  # only with a long name
+            raise ValueError("BTHome payload longer than 31 bytes; send fewer values or a shorter name")
+        self._buf[i] = o[1]
+        while n:
+            i += 1
+            self._buf[i] = r & 0xFF
+            r >>= 8
+            n -= 1
+        return i + 1
 
     def service_data(self, packet_id=None, battery=None, temperature=None, humidity=None, pressure=None,
                      voltage=None, count=None):
