@@ -4,7 +4,8 @@
 through its raw REPL as if it were a board on a serial port. Two pseudo-terminals are used: the
 REPL's own, put in raw mode (otherwise the pty doubles each ``\\r\\n`` and mpremote never sees its
 raw-REPL prompt), and a second one whose device path (``board.device``) is what a client opens.
-A thread relays bytes between them. ``:`` paths are relative to ``workdir``, the board's root.
+A thread relays bytes between them, and turns a Ctrl-C sent while the REPL runs code into the
+SIGINT that stops it (on a board, the UART does this). ``:`` paths are relative to ``workdir``, the board's root.
 
 The unix port has no soft reset: clients must not reset it (``mpremote ... resume ...``).
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import os
 import select
+import signal
 import subprocess
 import sys
 import threading
@@ -63,7 +65,24 @@ class PtyBoard:
                     return
                 if not data:
                     return
-                os.write(pair[fd], data)
+                if fd == self.user_master and b"\x03" in data and self._running():
+                    # A board's UART stops a running program on Ctrl-C; the unix port only
+                    # does that on SIGINT, which a raw terminal does not send.
+                    os.kill(self.proc.pid, signal.SIGINT)
+                    data = data.replace(b"\x03", b"")
+                if data:
+                    os.write(pair[fd], data)
+
+    def _running(self) -> bool:
+        """Whether the REPL is running code: it catches SIGINT only then (Linux /proc)."""
+        try:
+            with open(f"/proc/{self.proc.pid}/status") as f:
+                for line in f:
+                    if line.startswith("SigCgt:"):
+                        return bool(int(line.split()[1], 16) & (1 << (signal.SIGINT - 1)))
+        except OSError:
+            pass
+        return False
 
     def mpremote(self, *args, timeout=120):
         """Run ``mpremote connect DEVICE resume ARGS...``; returns the completed process."""
