@@ -5,7 +5,7 @@ where it does not (the unix port), so one ``main.py`` runs on both.
     clock = sleep.Clock()              # a board: light sleep; the unix port: time.sleep_ms
     clock = sleep.ReplayClock()        # a replay: time passes at once, on a counter
     t0 = clock.ticks_ms()
-    ...                                # measure
+    ...                                # measure; clock.wait_ms(20) waits awake
     clock.sleep_until(t0, 60000)       # one measurement every 60 s, whatever measuring took
 
 In light sleep the CPU stops and RAM is kept; the program goes on after the call, as after
@@ -69,6 +69,12 @@ class Clock:
         sleep_ms(ms, self.light)
         self.slept_ms += ms
 
+    def wait_ms(self, ms):
+        """Wait ``ms`` milliseconds (0..``MAX_MS``) awake, with ``time.sleep_ms``: for short
+        gaps, and while the radio must keep advertising."""
+        _check(ms)
+        time.sleep_ms(ms)
+
     def sleep_until(self, start, period_ms):
         """Wait until ``period_ms`` (0..``MAX_MS``) after ``start`` (a ``ticks_ms()`` value);
         return at once if that is past. Returns the milliseconds waited."""
@@ -102,6 +108,10 @@ class ReplayClock:
             time.sleep_ms(ms)
         self.now += ms
         self.slept_ms += ms
+
+    def wait_ms(self, ms):
+        """As :meth:`sleep_ms`: a replay has nothing to keep awake."""
+        self.sleep_ms(ms)
 
     def sleep_until(self, start, period_ms):
         """As :meth:`Clock.sleep_until`, on the counter."""

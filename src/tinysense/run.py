@@ -27,7 +27,8 @@ from .paths import DEVICE_DIR
 
 ROOT = Path(__file__).resolve().parents[2]
 APPS_DIR = ROOT / "apps"
-APPS = {"noise_monitor": "A-weighted sound level meter replaying a WAV file through the I2S callback"}
+APPS = {"noise_monitor": "A-weighted sound level meter replaying a WAV file through the I2S callback",
+        "temperature_logger": "median of ADC readings -> degrees C, BTHome, crash-safe log; replays an ADC trace"}
 RATE = 16000
 BLOCK = 2000
 
@@ -39,8 +40,9 @@ def add_arguments(parser) -> None:
     """Arguments of ``tinysense run``."""
     parser.add_argument("app", metavar="APP", choices=sorted(APPS),
                         help="application to run: " + ", ".join(f"{k} ({v})" for k, v in APPS.items()))
-    parser.add_argument("--wav", required=True, metavar="FILE",
-                        help="recording to replay (WAV; converted to 16-bit PCM mono at 16 kHz if needed)")
+    parser.add_argument("--wav", metavar="FILE",
+                        help="noise_monitor (required): recording to replay (WAV; converted to 16-bit PCM mono "
+                             "at 16 kHz if needed)")
     parser.add_argument("--realtime", action="store_true", help="replay at the recording's pace (default: full speed)")
     parser.add_argument("--interval", type=float, default=10.0, metavar="S",
                         help="seconds per Leq/Lmax/Lmin line (default: 10)")
@@ -51,6 +53,9 @@ def add_arguments(parser) -> None:
                         help="folder for the CSV, the plot and the filter file (default: out/run)")
     parser.add_argument("--no-plot", action="store_true", help="do not write the PNG plot")
     parser.add_argument("-q", "--quiet", action="store_true", help="print only the interval lines and the files")
+    from . import run_temperature
+
+    run_temperature.add_arguments(parser)
 
 
 @dataclass
@@ -167,6 +172,12 @@ def run(args) -> int:
     """``tinysense run``: returns 0, or 1 when the device program fails."""
     from . import wav as wavmod
 
+    if args.app == "temperature_logger":
+        from . import run_temperature
+
+        return run_temperature.run(args)
+    if args.wav is None:
+        raise ValueError("noise_monitor needs --wav FILE (the recording to replay)")
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     if not args.interval > 0:

@@ -34,6 +34,9 @@ class Clock:
     def sleep_ms(self, ms: int) -> None:
         """Wait ``ms`` milliseconds (0..``MAX_MS``)."""
 
+    def wait_ms(self, ms: int) -> None:
+        """Wait ``ms`` milliseconds awake (``time.sleep_ms``)."""
+
     def sleep_until(self, start: int, period_ms: int) -> int:
         """Wait until ``period_ms`` after ``start`` (a ``ticks_ms()`` value); return the ms waited
         (0 if that time is past)."""
@@ -58,6 +61,9 @@ class ReplayClock:
 
     def sleep_ms(self, ms: int) -> None:
         """Let ``ms`` milliseconds (0..``MAX_MS``) pass on the counter."""
+
+    def wait_ms(self, ms: int) -> None:
+        """As :meth:`sleep_ms`."""
 
     def sleep_until(self, start: int, period_ms: int) -> int:
         """Let time pass until ``start + period_ms``; return the ms that passed."""
