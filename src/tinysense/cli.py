@@ -34,6 +34,8 @@ examples:
   tinysense package                         regenerate device/package.json for mip
   tinysense bench trees                     random-forest speed against the peers
   tinysense demo                            see it work on the MicroPython unix port
+  tinysense deploy --port /dev/ttyACM0 temperature_logger   put an application on a board
+  tinysense run temperature_logger --port /dev/ttyACM0      ... and run it there
 
 Run `tinysense VERB --help` for the options of one verb.
 Install on a board: docs/install.md (mpremote mip install github:tinysense/tinysense/device/package.json)."""
@@ -274,6 +276,9 @@ PLUGINS = {
     "run": ("tinysense.run", "run an application's device main.py on the MicroPython unix port with recorded "
             "data (e.g. noise_monitor --wav FILE: levels, CSV, plot)"),
     "design": ("tinysense.design.cli", "design A-/C-weighting filters for the device iir kernel (tinysense file + plot)"),
+    "deploy": ("tinysense.deploy", "copy an application and the library modules it imports onto a board "
+               "(mpremote; .mpy for the board's architecture; only what changed)"),
+    "pull": ("tinysense.deploy", "copy the temperature logger's log from a board into a CSV file"),
 }
 
 
@@ -391,6 +396,8 @@ def build_parser(argv=None) -> argparse.ArgumentParser:
     _add_plugin(sub, "demo", load=verb == "demo")
     _add_plugin(sub, "run", load=verb == "run")
     _add_plugin(sub, "design", load=verb == "design")
+    _add_plugin(sub, "deploy", load=verb == "deploy")
+    _add_plugin(sub, "pull", load=verb == "pull")
     return parser
 
 
