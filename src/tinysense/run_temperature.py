@@ -293,6 +293,9 @@ def demo(out_dir: Path, say=print) -> int:
     err = np.abs(np.array([m[3] for m in res.measurements]) - truth[:n])
     say(f"      {n} measurements: numpy agrees on {same_med}/{n} medians and {same_c}/{n} temperatures; "
         f"within {err.max():.2f} °C of the true temperature (ADC step {tmp36_line()[0] * 16:.2f} °C)")
+    scale, offset = tmp36_line()
+    mean_err = np.abs(raw[: n * samples].reshape(n, samples).mean(axis=1) * scale + offset - truth[:n]).max()
+    say(f"      the mean of the same readings would be off by up to {mean_err:.1f} °C (the spikes); the median ignores them")
     if res.payloads:
         say(f"      BTHome v2 payload (would be advertised): {res.payloads[-1].hex()}")
     png = plot(out_dir / "temperatures.png", res, raw, samples, "TMP36", 3.3, truth=truth,
