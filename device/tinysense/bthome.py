@@ -21,8 +21,8 @@ structure ``len 16 d2 fc`` (UUID 0xFCD2, little-endian) holding the device infor
     count         0x3E  uint32           - (1)                 0..2**30-1 (a small int everywhere)
 
 then, if a ``name`` was given, the complete local name AD structure (type 0x09). Values are
-rounded to the resolution (half away from zero; on ports with single-precision floats a
-pressure above 83886.08 hPa may be off by 0.01 hPa); a value outside its range raises ``ValueError`` naming the range.
+rounded to the resolution (half away from zero, after the multiplication in the port's float
+precision: single precision on most microcontrollers); a value outside its range raises ``ValueError`` naming the range.
 
 On a port without the ``bluetooth`` module (the unix port) :class:`Advertiser` prints the
 payload as hex instead, so the same application code runs on both.

@@ -164,11 +164,13 @@ class Log:
         self._buf = bytearray(self.record_size)
         self._body = memoryview(self._buf)[:self.record_size - 4]
         self._f = None
+        self._check = False
         self.dropped = 0
         self._recover()
 
     # ---------------------------------------------------------------- opening and recovery
     def _recover(self):
+        self.close()
         path, tmp = self.path, self.path + ".tmp"
         if _exists(tmp):
             if _exists(path):  # rotation stopped before the rename: the copy may be incomplete
@@ -204,6 +206,7 @@ class Log:
         self.dropped = self._slots - count + (1 if tail else 0)
         if tail or self._slots > self.capacity:
             self._rewrite(count if count <= self.capacity else self.capacity // 2)
+        self._check = False
 
     def _valid_records(self, f, prev):
         """Generator of the valid records from ``f``'s position on: one buffer, refilled (its
@@ -275,7 +278,8 @@ class Log:
         each -2**31..2**31-1 in units of its resolution (see ``decimals``).
 
         Raises ``TypeError`` for a value that is not an int, ``ValueError`` for a wrong count or
-        a value out of range; the log is unchanged then.
+        a value out of range; the log is unchanged then. A failed write (``OSError``, e.g. flash
+        full) is passed on, and the next ``append`` first recovers the file as on opening.
         """
         n = self.n_values
         if len(values) != n:
@@ -293,6 +297,8 @@ class Log:
             if not _INT_MIN <= v <= 0x7FFFFFFF:
                 raise ValueError("value %d (%d) is outside int32" % (i, v))
             struct.pack_into("<i", buf, 8 + 4 * i, v)
+        if self._check:  # a write failed: start again from what the file holds
+            self._recover()
         if self._slots >= self.capacity:
             self._rewrite(self.capacity // 2)
         seq = self.next_seq
@@ -301,8 +307,12 @@ class Log:
         f = self._f
         if f is None:
             f = self._f = open(self.path, "ab")
-        f.write(buf)
+        self._check = True
+        n = f.write(buf)
         f.flush()
+        if n is not None and n != self.record_size:
+            raise OSError("log %s: %d of %d bytes written (flash full?)" % (self.path, n, self.record_size))
+        self._check = False
         self.next_seq = seq + 1
         self._slots += 1
         self._count += 1

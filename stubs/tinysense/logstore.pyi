@@ -75,7 +75,8 @@ class Log:
         ``timestamp`` uint32 (seconds since ``epoch_year``, or a counter); ``values``:
         ``n_values`` ints, int32 each, in units of their resolution. Raises ``TypeError`` for a
         value that is not an int and ``ValueError`` for a wrong count or range; the log is then
-        unchanged.
+        unchanged. A failed write (``OSError``, e.g. flash full) is passed on, and the next
+        ``append`` first recovers the file as on opening.
         """
 
     def __len__(self) -> int:

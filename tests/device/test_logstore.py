@@ -237,3 +237,36 @@ def test_append_allocates_next_to_nothing():
         gc.enable()
     log.close()
     assert used <= 64, used  # the record buffer is the log's; the file layer may buffer once
+
+
+class HalfWriter:
+    """A file whose write puts half the bytes on flash and then fails, like a full flash."""
+
+    def __init__(self, path):
+        self.f = open(path, "ab")
+
+    def write(self, data):
+        self.f.write(bytes(data)[:len(data) // 2])
+        self.f.close()
+        raise OSError(28)
+
+    def flush(self):
+        pass
+
+    def close(self):
+        pass
+
+
+def test_a_failed_write_is_recovered_by_the_next_append():
+    p = fresh("k.bin")
+    log = filled(p, 3)
+    log = opened(p)
+    log._f = HalfWriter(p)
+    raises(OSError, log.append, 1700000000 + 60 * 3, values(3))
+    assert log.append(1700000000 + 60 * 3, values(3)) == 4  # the half record is cut off first
+    log.append(1700000000 + 60 * 4, values(4))
+    expect_records(log, range(1, 6))
+    log.close()
+    log = opened(p)
+    assert log.dropped == 0
+    expect_records(log, range(1, 6))
