@@ -22,7 +22,8 @@ structure ``len 16 d2 fc`` (UUID 0xFCD2, little-endian) holding the device infor
 
 then, if a ``name`` was given, the complete local name AD structure (type 0x09). Values are
 rounded to the resolution (half away from zero, after the multiplication in the port's float
-precision: single precision on most microcontrollers); a value outside its range raises ``ValueError`` naming the range.
+precision: single precision on most microcontrollers); a value outside its range raises
+``ValueError`` naming the range.
 
 On a port without the ``bluetooth`` module (the unix port) :class:`Advertiser` prints the
 payload as hex instead, so the same application code runs on both.

@@ -22,7 +22,8 @@ from pathlib import Path
 MAGIC = b"TSLG"
 VERSION = 1
 MAX_VALUES = 16
-_HEAD = struct.Struct("<4sBBHIIHH")  # magic, version, n_values, record size, capacity, base_seq, epoch year, names length
+# magic, version, n_values, record size, capacity, base_seq, epoch year, names length
+_HEAD = struct.Struct("<4sBBHIIHH")
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,13 @@ import pytest
 
 pytest.importorskip("bthome_ble")
 
-from bleak.backends.device import BLEDevice  # noqa: E402
-from bluetooth_data_tools import parse_advertisement_data  # noqa: E402
-from bthome_ble import BTHomeBluetoothDeviceData  # noqa: E402
-from habluetooth import BluetoothServiceInfoBleak  # noqa: E402
+from bleak.backends.device import BLEDevice
+from bluetooth_data_tools import parse_advertisement_data
+from bthome_ble import BTHomeBluetoothDeviceData
+from habluetooth import BluetoothServiceInfoBleak
 
-from tinysense import unixport  # noqa: E402
-from tinysense.paths import DEVICE_DIR  # noqa: E402
+from tinysense import unixport
+from tinysense.paths import DEVICE_DIR
 
 CASES = [
     dict(packet_id=1, temperature=21.37, humidity=45.2, battery=87),

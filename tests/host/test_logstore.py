@@ -23,7 +23,8 @@ for i in range(n):
     log.append(1700000000 + 60 * i if log.epoch_year == 1970 else 750000000 + 60 * i,
                (2137 - 3 * i, 455 + i, (-1) ** i * (2 ** 31 - 1 - i)))
 log.close()
-print(json.dumps([[s, t, list(v)] for s, t, v in logstore.Log(path, 3, ("temperature", "humidity", "delta"), (2, 1, -1), capacity)]))
+log = logstore.Log(path, 3, ("temperature", "humidity", "delta"), (2, 1, -1), capacity)
+print(json.dumps([[s, t, list(v)] for s, t, v in log]))
 """
 
 RECOVER = """
@@ -108,7 +109,7 @@ def test_cut_and_corrupted_files_read_as_the_device_recovers_them(written, tmp_p
 
 
 def test_csv(written, tmp_path):
-    data, dev, _ = written
+    data, _, _ = written
     out = tmp_path / "log.csv"
     assert logstore.to_csv(data, out) == 25
     rows = list(csv.reader(out.open()))
