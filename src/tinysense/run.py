@@ -38,8 +38,9 @@ _INTERVAL = re.compile(r"^interval ([0-9.]+) s  Leq (\S+)  Lmax (\S+)  Lmin (\S+
 
 def add_arguments(parser) -> None:
     """Arguments of ``tinysense run``."""
-    parser.add_argument("app", metavar="APP", choices=sorted(APPS),
-                        help="application to run: " + ", ".join(f"{k} ({v})" for k, v in APPS.items()))
+    parser.add_argument("app", metavar="APP",
+                        help="application to run: " + ", ".join(f"{k} ({v})" for k, v in APPS.items())
+                        + "; with --port, also any folder with a main.py")
     parser.add_argument("--wav", metavar="FILE",
                         help="noise_monitor (required): recording to replay (WAV; converted to 16-bit PCM mono "
                              "at 16 kHz if needed)")
@@ -56,6 +57,9 @@ def add_arguments(parser) -> None:
     from . import run_temperature
 
     run_temperature.add_arguments(parser)
+    from . import deploy
+
+    deploy.add_board_arguments(parser)
 
 
 @dataclass
@@ -172,6 +176,12 @@ def run(args) -> int:
     """``tinysense run``: returns 0, or 1 when the device program fails."""
     from . import wav as wavmod
 
+    if args.port:  # on a board: tinysense.deploy
+        from . import deploy
+
+        return deploy.run_from_args(args)
+    if args.app not in APPS:
+        raise ValueError(f"unknown application {args.app!r} for the unix port; choose from {', '.join(sorted(APPS))}")
     if args.app == "temperature_logger":
         from . import run_temperature
 
