@@ -69,20 +69,20 @@ def run(args) -> int:
     _say("tinysense demo: a random forest trained with scikit-learn, run by MicroPython")
     _say()
     t0 = time.perf_counter()
-    _say(f"[1/6] train    RandomForestClassifier({bench.params_text(settings)}) on sklearn digits")
+    _say(f"[1/5] train    RandomForestClassifier({bench.params_text(settings)}) on sklearn digits")
     prep = bench.prepare(settings, out_dir, progress=lambda m: None)
     n_test = len(prep.y_test)
     sk_correct = int(np.sum(prep.sklearn_predictions == prep.y_test))
     _indent(f"{len(prep.X_train)} training digits (8x8 pixels, values 0..16), {time.perf_counter() - t0:.1f} s")
     _indent(f"scikit-learn accuracy on {n_test} test digits: {prep.sklearn_accuracy:.2%} ({sk_correct}/{n_test})")
 
-    _say(f"[2/6] convert  tinysense.convert.save(forest, {(out_dir / 'digits_rf.tsm').as_posix()!r})")
+    _say(f"[2/5] convert  tinysense.convert.save(forest, {(out_dir / 'digits_rf.tsm').as_posix()!r})")
     bench.convert_model(prep, progress=lambda m: None)
     est = prep.estimator
     n_nodes = sum(t.tree_.node_count for t in est.estimators_)
     _indent(f"{len(est.estimators_)} trees, {n_nodes} nodes -> {prep.model_bytes:,} bytes")
 
-    _say(f"[3/6] predict  tinysense.trees on the MicroPython unix port, all {n_test} test digits")
+    _say(f"[3/5] predict  tinysense.trees on the MicroPython unix port, all {n_test} test digits")
     t0 = time.perf_counter()
     dev = bench.run_device("tinysense", prep.model_path, prep.testdata_path, 1, [DEVICE_DIR], settings.heapsize)
     pred = np.asarray(dev["predictions"])
@@ -113,7 +113,7 @@ def run(args) -> int:
         _say(f"demo finished in {time.perf_counter() - t_start:.0f} s")
         return code
 
-    _say(f"[4/6] bench    tinysense vs everywhereml and m2cgen generated code (quick: >= {repeats} passes per row)")
+    _say(f"[4/5] bench    tinysense vs everywhereml and m2cgen generated code (quick: >= {repeats} passes per row)")
     results = bench.run_benchmark(settings, out_dir, prep=prep, progress=_indent)
     _say()
     _say(bench.markdown_table(results))
@@ -156,7 +156,7 @@ def noise_monitor(out_dir: Path) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     total = sum(seg[0] for seg in SCENE)
     _say()
-    _say(f"[5/6] sound    the noise monitor (apps/noise_monitor/main.py) replaying a {total:.0f} s recording")
+    _say(f"[5/5] sound    the noise monitor (apps/noise_monitor/main.py) replaying a {total:.0f} s recording")
     t0 = time.perf_counter()
     x = np.concatenate([make() for _, _, make in SCENE])
     path = wav.write(out_dir / "scene.wav", x, tsrun.RATE)
@@ -209,7 +209,7 @@ def temperature_logger(out_dir: Path) -> int:
     from . import run_temperature
 
     _say()
-    _say("[6/6] sensor   the temperature logger (apps/temperature_logger/main.py) replaying two hours of ADC readings")
+    _say("[6]   sensor   the temperature logger (apps/temperature_logger/main.py) replaying two hours of ADC readings")
     return run_temperature.demo(out_dir, say=_say)
 
 

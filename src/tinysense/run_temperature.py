@@ -288,7 +288,7 @@ def demo(out_dir: Path, say=print) -> int:
     n, same_med, same_c = compare(res, raw, samples, "TMP36", 3.3)
     for i in (0, 30, 69, 75, 85, n - 1):
         if i < n:
-            k, t, r, c = res.measurements[i]
+            _, t, r, c = res.measurements[i]
             say(f"      t={t / 60:5.0f} min  median raw {r:5d}  device {c:6.2f} °C   true {truth[i]:6.2f} °C")
     err = np.abs(np.array([m[3] for m in res.measurements]) - truth[:n])
     say(f"      {n} measurements: numpy agrees on {same_med}/{n} medians and {same_c}/{n} temperatures; "
