@@ -85,6 +85,9 @@ def _run(st: ptr16, x: ptr16, out: ptr16, n: int):
 _work = array.array("H")
 
 
+_seen = None  # the last array found to be array('h'), so that a reused window is not probed again
+
+
 def median(x):
     """Median of a sequence of numbers, as :func:`statistics.median`: the middle value for an
     odd length, the mean of the two middle values (a float) for an even length.
@@ -98,11 +101,15 @@ def median(x):
     if n == 0:
         raise ValueError("median of an empty sequence")
     if type(x) is array.array and n <= SORT_MAX:
-        try:
-            _check_h(x, "x")
-            h = True
-        except TypeError:
-            h = False
+        global _seen
+        h = x is _seen  # a buffer once found to be array('h') is not probed again
+        if not h:
+            try:
+                _check_h(x, "x")
+                h = True
+                _seen = x
+            except TypeError:
+                h = False
         if h:
             if len(_work) < n:
                 _work = array.array("H", bytearray(2 * n))

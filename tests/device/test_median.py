@@ -108,3 +108,16 @@ def test_bad_input():
     assert "empty" in raises(ValueError, f.process, array.array("h"))
     assert "samples" in raises(ValueError, f.process, array.array("h", [1, 2]), array.array("h", [1]))
     assert "int16" in raises(ValueError, f.update, 40000)
+
+
+def test_median_of_a_reused_window_allocates_nothing():
+    # the temperature logger takes the median of one preallocated window per measurement
+    from tinysense import median as md
+
+    w = array.array("h", [5, -3, 9, 0, 7, 7, -32768, 32767, 1])
+    md.median(w)
+    gc.collect()
+    before = gc.mem_alloc()
+    for _ in range(50):
+        assert md.median(w) == 5
+    assert gc.mem_alloc() - before == 0, gc.mem_alloc() - before
