@@ -32,6 +32,10 @@ UNIX_PLATFORMS = ("linux", "darwin", "win32", "windows", "freebsd", "netbsd", "o
 """``sys.platform`` of the unix and windows ports: no soft reset, no ``/lib`` on ``sys.path``."""
 
 
+READ_TIMEOUT = 5.0
+"""Seconds one read from the serial port may wait."""
+
+
 class BoardError(Exception):
     """The board could not be reached, or code run on it raised; the message says which."""
 
@@ -244,7 +248,9 @@ class Board:
         self._TransportError = TransportError
         self.device = resolve_port(port)
         try:
-            self.transport = SerialTransport(self.device, baudrate=115200)
+            # A read timeout, so that a port with no MicroPython behind it (or a pseudo-terminal,
+            # which mpremote reads without one) fails after a while instead of hanging.
+            self.transport = SerialTransport(self.device, baudrate=115200, timeout=READ_TIMEOUT)
         except TransportError as e:
             raise BoardError(f"cannot open {self.device}: {e}") from None
         except Exception as e:  # pyserial's SerialException for a missing or busy port

@@ -379,8 +379,15 @@ try:
     sys.argv[:] = %r
 except Exception:
     pass
+if %r:
+    for _m in list(sys.modules):
+        del sys.modules[_m]
+    import gc
+    gc.collect()
 exec(open('main.py').read())
 """
+"""Runs the board's main.py as ``__main__``. The unix port has no soft reset, so it forgets the
+modules imported before instead, and imports the files deployed since."""
 
 
 def _echo(text: str) -> None:
@@ -400,7 +407,8 @@ def run_on_board(app: str, port: str | None, *, arch: str | None = None, deploy_
         info = b.info()
         print(f"running {app_dir.name}/main.py on {b.device} ({info.firmware})"
               + (f" for {timeout:g} s" if timeout else "") + "; Ctrl-C stops it", file=sys.stderr)
-        status, error = b.run(RUN_MAIN % (["main.py", *argv],), echo=echo, soft_reset=not info.is_unix_port,
+        status, error = b.run(RUN_MAIN % (["main.py", *argv], info.is_unix_port), echo=echo,
+                              soft_reset=not info.is_unix_port,
                               timeout=timeout)
     if status == 2:
         print(f"stopped after {timeout:g} s", file=sys.stderr)

@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 
 from tinysense import unixport
 
@@ -32,7 +33,7 @@ class PtyBoard:
     port's own. Use as a context manager, or call :meth:`close`: the process is always killed.
     """
 
-    def __init__(self, workdir, micropypath: str | None = None):
+    def __init__(self, workdir, micropypath: str | None = None, boot_timeout: float = 20):
         import pty
         import tty
 
@@ -50,12 +51,38 @@ class PtyBoard:
             cwd=workdir, env=env, start_new_session=True,
         )
         os.close(repl_slave)
+        try:
+            self._wait_for_prompt(boot_timeout)
+        except Exception:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            for fd in (self.repl_master, self.user_master, self.user_slave):
+                os.close(fd)
+            raise
+        self.busy = False  # whether the raw REPL runs code (between the client's Ctrl-D and "\x04>")
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._relay, daemon=True)
         self._thread.start()
 
+    def _wait_for_prompt(self, timeout):
+        """Read the REPL's banner up to its first prompt, as a board has booted before a client
+        connects. (The port flushes its terminal's input when it starts: bytes a client wrote
+        before that would be lost, and mpremote would wait for an answer for ever.)"""
+        seen = b""
+        deadline = time.monotonic() + timeout
+        while not seen.endswith(b">>> "):
+            left = deadline - time.monotonic()
+            ready = select.select([self.repl_master], [], [], max(left, 0))[0] if left > 0 else []
+            if not ready:
+                raise RuntimeError(f"micropython printed no prompt within {timeout} s: {seen[-200:]!r}")
+            data = os.read(self.repl_master, 4096)
+            if not data:
+                raise RuntimeError(f"micropython exited: {seen[-200:]!r}")
+            seen += data
+
     def _relay(self):
         pair = {self.repl_master: self.user_master, self.user_master: self.repl_master}
+        tail = b""
         while not self._stop.is_set():
             ready, _, _ = select.select(list(pair), [], [], 0.1)
             for fd in ready:
@@ -65,24 +92,21 @@ class PtyBoard:
                     return
                 if not data:
                     return
-                if fd == self.user_master and b"\x03" in data and self._running():
-                    # A board's UART stops a running program on Ctrl-C; the unix port only
-                    # does that on SIGINT, which a raw terminal does not send.
-                    os.kill(self.proc.pid, signal.SIGINT)
-                    data = data.replace(b"\x03", b"")
+                if fd == self.user_master:
+                    if b"\x03" in data and self.busy:
+                        # A board's UART stops a running program on Ctrl-C; the unix port only
+                        # does that on SIGINT, which a raw terminal does not send.
+                        os.kill(self.proc.pid, signal.SIGINT)
+                        data = data.replace(b"\x03", b"")
+                    if b"\x04" in data:  # end of the code sent to the raw REPL: it runs now
+                        self.busy = True
+                else:
+                    tail = (tail + data)[-64:]
+                    if b"\x04>" in tail:  # end of the error output, then the raw REPL's prompt
+                        self.busy = False
+                        tail = b""
                 if data:
                     os.write(pair[fd], data)
-
-    def _running(self) -> bool:
-        """Whether the REPL is running code: it catches SIGINT only then (Linux /proc)."""
-        try:
-            with open(f"/proc/{self.proc.pid}/status") as f:
-                for line in f:
-                    if line.startswith("SigCgt:"):
-                        return bool(int(line.split()[1], 16) & (1 << (signal.SIGINT - 1)))
-        except OSError:
-            pass
-        return False
 
     def mpremote(self, *args, timeout=120):
         """Run ``mpremote connect DEVICE resume ARGS...``; returns the completed process."""
