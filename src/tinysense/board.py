@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import ast
 import codecs
-import sys
 import time
 from dataclasses import dataclass
 

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import board as tsboard
-from .paths import APPS_DIR, DEVICE_DIR, check_device_dir
+from .paths import APPS_DIR, check_device_dir
 
 PACKAGE = "tinysense"
 DEPLOY_LIST = "deploy.txt"
@@ -463,7 +463,8 @@ def pull(port: str | None, remote: str, out: Path, raw: bool = False, stream=Non
             try:
                 data = b.read(remote + ".tmp")
             except FileNotFoundError:
-                raise ValueError(f"no file {remote} on the board on {b.device} (give the log's name with --file)") from None
+                raise ValueError(f"no file {remote} on the board on {b.device} "
+                                 "(give the log's name with --file)") from None
             print(f"note: {remote} is missing; read {remote}.tmp, left by a rotation cut short", file=stream)
         device = b.device
     out.parent.mkdir(parents=True, exist_ok=True)
