@@ -386,3 +386,18 @@ def test_pull_errors(board, tmp_path, capsys):
     (board.workdir / "only.tslog.tmp").write_bytes(b"bytes")
     code, out, err = tinysense(capsys, "pull", "--port", board.device, "--file", "only.tslog", tmp_path / "o.bin")
     assert code == 0 and (tmp_path / "o.bin").read_bytes() == b"bytes" and "only.tslog.tmp" in out
+
+
+def test_board_without_hashlib_compares_sizes(board, app, capsys):
+    """Where the board has no ``hashlib.sha256``, an equal size counts as unchanged."""
+    with tsboard.Board(board.device) as b:
+        b.exec("import sys\nsys.modules['hashlib'] = None")  # this board now has no hashlib
+        result = tsdeploy.deploy_to(b, app)
+        assert len(result.copied) == 6
+        (app / "numbers.csv").write_text((app / "numbers.csv").read_text().replace("12", "13"))  # same size
+        result = tsdeploy.deploy_to(b, app)
+        assert result.copied == [] and len(result.unchanged) == 6
+        (app / "numbers.csv").write_text("1\n")  # another size
+        assert [i.dest for i in tsdeploy.deploy_to(b, app).copied] == ["numbers.csv"]
+        assert len(tsdeploy.deploy_to(b, app, force=True).copied) == 6
+    capsys.readouterr()
