@@ -29,16 +29,7 @@ uint32; both stay small ints on a 32-bit port until 2**30 (34 years at one recor
 import os
 import struct
 
-try:
-    from binascii import crc32
-except ImportError:  # a port built without CRC-32: bitwise, slow but the same
-    def crc32(data, crc=0):
-        crc ^= 0xFFFFFFFF
-        for b in data:
-            crc ^= b
-            for _ in range(8):
-                crc = (crc >> 1) ^ (0xEDB88320 & -(crc & 1))
-        return crc ^ 0xFFFFFFFF
+from .modelfile import crc32  # binascii.crc32, or the same CRC in plain Python where missing
 
 MAGIC = b"TSLG"
 VERSION = 1

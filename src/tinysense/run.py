@@ -15,9 +15,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
-import os
 import re
-import subprocess
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,18 +96,13 @@ def replay(wav: Path, *, filter_path: Path | None, interval: float, sensitivity:
     """Run apps/noise_monitor/main.py on the unix port over ``wav`` (16-bit PCM mono, 16 kHz);
     ``echo`` is called with every line it prints, as it prints it."""
     main = APPS_DIR / "noise_monitor" / "main.py"
-    cmd = [unixport.micropython_path(), str(main), "--wav", str(Path(wav).resolve()), "--verbose",
-           "--interval", repr(float(interval)), "--sensitivity", repr(float(sensitivity)),
-           "--filter", str(filter_path.resolve()) if filter_path else "none"]
+    args = ["--wav", str(Path(wav).resolve()), "--verbose", "--interval", repr(float(interval)),
+            "--sensitivity", repr(float(sensitivity)), "--filter", str(filter_path.resolve()) if filter_path else "none"]
     if realtime:
-        cmd.append("--realtime")
-    env = dict(os.environ)
-    env["MICROPYPATH"] = unixport.micropython_path_env(libdirs or [DEVICE_DIR])
+        args.append("--realtime")
     res = Result()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                            cwd=str(cwd or main.parent))
-    for line in proc.stdout:
-        line = line.rstrip("\n")
+
+    def take(line):
         res.lines.append(line)
         m = _BLOCK.match(line)
         if m:
@@ -122,8 +115,9 @@ def replay(wav: Path, *, filter_path: Path | None, interval: float, sensitivity:
             res.unit = g[4]
         if echo is not None:
             echo(line)
-    res.stderr = proc.stderr.read()
-    res.returncode = proc.wait()
+
+    res.stderr, res.returncode = unixport.stream(main, args, on_line=take, libdirs=libdirs or [DEVICE_DIR],
+                                                 cwd=str(cwd or main.parent))
     return res
 
 

@@ -14,9 +14,7 @@ would advertise; this module parses them, computes the same medians and calibrat
 from __future__ import annotations
 
 import csv
-import os
 import re
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -143,19 +141,14 @@ def replay(trace: Path, *, sensor: str = "TMP36", vref: float = 3.3, samples: in
     """Run apps/temperature_logger/main.py on the unix port over the ADC recording ``trace``;
     ``echo`` is called with every line it prints. ``log``: the crash-safe log file (None: none)."""
     main = APP_DIR / "main.py"
-    cmd = [unixport.micropython_path(), str(main), "--trace", str(Path(trace).resolve()),
-           "--sensor", sensor, "--vref", repr(float(vref)), "--samples", str(samples),
-           "--spacing", str(spacing), "--period", repr(float(period)), "--count", str(count),
-           "--log", str(Path(log).resolve()) if log else "none"]
+    args = ["--trace", str(Path(trace).resolve()), "--sensor", sensor, "--vref", repr(float(vref)),
+            "--samples", str(samples), "--spacing", str(spacing), "--period", repr(float(period)),
+            "--count", str(count), "--log", str(Path(log).resolve()) if log else "none"]
     if realtime:
-        cmd.append("--realtime")
-    env = dict(os.environ)
-    env["MICROPYPATH"] = unixport.micropython_path_env(libdirs or [DEVICE_DIR])
+        args.append("--realtime")
     res = Result()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                            cwd=str(cwd or main.parent))
-    for line in proc.stdout:
-        line = line.rstrip("\n")
+
+    def take(line):
         res.lines.append(line)
         m = _MEAS.match(line)
         if m:
@@ -165,8 +158,9 @@ def replay(trace: Path, *, sensor: str = "TMP36", vref: float = 3.3, samples: in
             res.payloads.append(bytes.fromhex(m.group(1)))
         if echo is not None:
             echo(line)
-    res.stderr = proc.stderr.read()
-    res.returncode = proc.wait(timeout)
+
+    res.stderr, res.returncode = unixport.stream(main, args, on_line=take, libdirs=libdirs or [DEVICE_DIR],
+                                                 cwd=str(cwd or main.parent), timeout=timeout)
     return res
 
 

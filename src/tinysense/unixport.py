@@ -48,3 +48,24 @@ def run(
             f"\n--- stderr ---\n{proc.stderr}"
         )
     return proc
+
+
+def stream(
+    script: os.PathLike | str,
+    args: Sequence[str] = (),
+    *,
+    on_line,
+    libdirs: Iterable[os.PathLike | str] = (),
+    cwd: os.PathLike | str | None = None,
+    timeout: float | None = None,
+) -> tuple[str, int]:
+    """Run ``script`` with ``micropython`` and call ``on_line(line)`` for every line it prints, as
+    it prints it (an application replaying a recording). Returns ``(stderr, exit code)``."""
+    env = dict(os.environ)
+    env["MICROPYPATH"] = micropython_path_env(libdirs)
+    proc = subprocess.Popen([micropython_path(), str(script), *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env, cwd=cwd)
+    for line in proc.stdout:
+        on_line(line.rstrip("\n"))
+    err = proc.stderr.read()
+    return err, proc.wait(timeout)

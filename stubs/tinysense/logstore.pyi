@@ -19,10 +19,6 @@ VERSION: Final[int]
 MAX_VALUES: Final[int]
 """Most values per record (16)."""
 
-def crc32(data: bytes | bytearray | memoryview, crc: int = 0) -> int:
-    """CRC-32 (zlib polynomial) of ``data`` continuing from ``crc``: ``binascii.crc32`` where the
-    port has it, else a bitwise fallback with the same results."""
-
 def record_size(n_values: int) -> int:
     """Bytes of one record holding ``n_values`` int32 values: 12 + 4 x n_values."""
 
