@@ -117,7 +117,7 @@ def test_choose_arch():
 def test_board_info_path():
     info = tsboard.BoardInfo("rp2", None, "", (1, 29, 0), ["", ".frozen", "/lib"], True, "/")
     assert info.on_path("lib") and not info.on_path("libs")
-    info = tsboard.BoardInfo("linux", None, "", (1, 29, 0), ["", "/home/u/.micropython/lib"], True, "/tmp/x")
+    info = tsboard.BoardInfo("linux", None, "", (1, 29, 0), ["", "~/.micropython/lib"], True, "board")
     assert not info.on_path("lib") and info.is_unix_port
 
 
