@@ -77,6 +77,10 @@ def _block(x: ptr16, n: int, st: ptr32, tab: ptr16):
     # before each pair, c counts the 2**30s, c <= 2**16), its log2, the Fast and Slow updates and
     # Lmax/Lmin; then the block's Leq from the block sum (15-bit limbs st[0..2]) and the interval
     # sum (st[3..5]). Every stored value is >= 0 (see the module notes).
+    # The sum of squares (as rms._sumsq) is written out here, not called: a viper-to-viper call
+    # passes pointers as int objects, and on ports whose RAM lies above 2**30 (ESP32) each such
+    # int is a heap object, so a call per sub-block would allocate. The log2 step is repeated
+    # for the block sum below for the same one-call-per-block shape.
     g = ptr16(uint(tab) + 512)
     m = st[27]
     pos = 0
