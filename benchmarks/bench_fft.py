@@ -68,9 +68,7 @@ def rfft_float(x, re, im, rev, cs, sn):
 
 def micropython_main(rounds):
     import array
-    import gc
     import math
-    import time
 
     import micropython
     from tinysense import fft
@@ -95,21 +93,10 @@ def micropython_main(rounds):
         sn = array.array("f", [math.sin(2 * math.pi * k / n) for k in range(h)])
         return rev, cs, sn
 
-    def per_call(fn, args):
-        fn(*args)
-        calls = 1
-        while True:
-            gc.collect()
-            t0 = time.ticks_us()
-            for _ in range(calls):
-                fn(*args)
-            dt = time.ticks_diff(time.ticks_us(), t0)
-            if dt >= 50000:
-                return dt / calls
-            calls *= 2
+    from timing import best as best_of
 
     def best(fn, args):
-        return min(per_call(fn, args) for _ in range(rounds))
+        return best_of(fn, args, rounds)
 
     for n in SIZES:
         h = n // 2
@@ -159,11 +146,11 @@ def host_main(argv=None):
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         mpy = Path(tmp) / "mpy"
-        for name in ("__init__.py", "fft.py"):
-            tsbuild.compile_file(DEVICE_DIR / "tinysense" / name, mpy / "tinysense" / name.replace(".py", ".mpy"), "x64")
+        tsbuild.build("x64", mpy)  # the whole library: a module list goes stale when imports change
         for variant, libdir in (("py", DEVICE_DIR), ("mpy", mpy)):
-            proc = unixport.run(Path(__file__), ["--micropython", str(args.rounds)], libdirs=[libdir],
-                                heapsize="8M", check=True)
+            timing = Path(__file__).parent / "device"  # timing.py, shared by the device-side benchmarks
+            proc = unixport.run(Path(__file__), ["--micropython", str(args.rounds)],
+                                libdirs=[libdir, timing], heapsize="8M", check=True)
             for line in proc.stdout.splitlines():
                 if line.startswith("@@ "):
                     n, *times = line.split()[1:]

@@ -37,9 +37,7 @@ def sosfilt_float(sos, zi, x, y):
 
 def micropython_main(rounds, path):
     import array
-    import gc
     import math
-    import time
 
     import micropython
     from tinysense import iir
@@ -50,21 +48,10 @@ def micropython_main(rounds, path):
     exec("@micropython.native" + FLOAT_SOS, {"micropython": micropython}, space)
     native = space["sosfilt_float"]
 
-    def per_call(fn, args):
-        fn(*args)
-        calls = 1
-        while True:
-            gc.collect()
-            t0 = time.ticks_us()
-            for _ in range(calls):
-                fn(*args)
-            dt = time.ticks_diff(time.ticks_us(), t0)
-            if dt >= 50000:
-                return dt / calls
-            calls *= 2
+    from timing import best as best_of
 
     def best(fn, args):
-        return min(per_call(fn, args) for _ in range(rounds))
+        return best_of(fn, args, rounds)
 
     f = iir.load(path)
     sos = f.sos
@@ -108,11 +95,11 @@ def host_main(argv=None):
         path = Path(tmp) / "aweight16k.tsm"
         S.save(W.design("A", 16000), path, name="A-weighting", fs=16000)
         mpy = Path(tmp) / "mpy"
-        for name in ("__init__.py", "modelfile.py", "iir.py"):
-            tsbuild.compile_file(DEVICE_DIR / "tinysense" / name, mpy / "tinysense" / name.replace(".py", ".mpy"), "x64")
+        tsbuild.build("x64", mpy)  # the whole library: a module list goes stale when imports change
         for variant, libdir in (("py", DEVICE_DIR), ("mpy", mpy)):
-            proc = unixport.run(Path(__file__), ["--micropython", str(args.rounds), str(path)], libdirs=[libdir],
-                                heapsize="8M", check=True)
+            timing = Path(__file__).parent / "device"  # timing.py, shared by the device-side benchmarks
+            proc = unixport.run(Path(__file__), ["--micropython", str(args.rounds), str(path)],
+                                libdirs=[libdir, timing], heapsize="8M", check=True)
             for line in proc.stdout.splitlines():
                 if line.startswith("@@ "):
                     results[variant] = [float(t) for t in line.split()[1:]]
