@@ -31,6 +31,7 @@ SORT_MAX = 512  # longer arrays are sorted by sorted() (n log n, allocates a lis
 @micropython.viper
 def _sort(x: ptr16, w: ptr16, n: int):
     # Copy n int16 samples biased into w and insertion-sort them (unsigned order = signed order).
+    # 32-bit bound: values are biased u16 (< 2**16) and only compared; indices < n <= 512.
     i = 0
     while i < n:
         v = x[i] ^ 0x8000
@@ -45,6 +46,8 @@ def _sort(x: ptr16, w: ptr16, n: int):
 @micropython.viper
 def _run(st: ptr16, x: ptr16, out: ptr16, n: int):
     # st: [window, ring position, ring[window], sorted[window]], all biased u16 values.
+    # 32-bit bound: values < 2**16 are only compared and copied; indices and byte offsets
+    # < 4 + 4 * MAX_WINDOW < 2**18.
     m = st[0]
     pos = st[1]
     ring = ptr16(uint(st) + 4)
