@@ -278,6 +278,9 @@ PLUGINS = {
     "design": ("tinysense.design.cli", "design A-/C-weighting filters for the device iir kernel (tinysense file + plot)"),
     "deploy": ("tinysense.deploy", "copy an application and the library modules it imports onto a board "
                "(mpremote; .mpy for the board's architecture; only what changed)"),
+    "train": ("tinysense.train", "train a model from recordings and write the tinysense files the device loads"),
+    "train har": ("tinysense.train", "activity recognition from accelerometer recordings (.npy): windows, "
+                  "features, random forest, group-wise cross-validation, confusion matrix"),
     "pull": ("tinysense.deploy", "copy the temperature logger's log from a board into a CSV file"),
 }
 
@@ -398,6 +401,7 @@ def build_parser(argv=None) -> argparse.ArgumentParser:
     _add_plugin(sub, "design", load=verb == "design")
     _add_plugin(sub, "deploy", load=verb == "deploy")
     _add_plugin(sub, "pull", load=verb == "pull")
+    _add_plugin(sub, "train", load=verb == "train", sub_verb="har")
     return parser
 
 

@@ -26,7 +26,12 @@ from .paths import DEVICE_DIR
 ROOT = Path(__file__).resolve().parents[2]
 APPS_DIR = ROOT / "apps"
 APPS = {"noise_monitor": "A-weighted sound level meter replaying a WAV file through the I2S callback",
-        "temperature_logger": "median of ADC readings -> degrees C, BTHome, crash-safe log; replays an ADC trace"}
+        "temperature_logger": "median of ADC readings -> degrees C, BTHome, crash-safe log; replays an ADC trace",
+        "activity_tracker": "IMU FIFO -> windows -> features -> random forest; replays .npy recordings",
+        "image_classifier": "camera frame -> downscale -> int8 CNN -> decision; replays image files"}
+# applications whose replay lives in a module of its own: add_arguments(parser) and run(args)
+APP_MODULES = {"temperature_logger": "run_temperature", "activity_tracker": "run_activity",
+               "image_classifier": "run_image"}
 RATE = 16000
 BLOCK = 2000
 
@@ -52,9 +57,16 @@ def add_arguments(parser) -> None:
                         help="folder for the CSV, the plot and the filter file (default: out/run)")
     parser.add_argument("--no-plot", action="store_true", help="do not write the PNG plot")
     parser.add_argument("-q", "--quiet", action="store_true", help="print only the interval lines and the files")
-    from . import run_temperature
+    import importlib
 
-    run_temperature.add_arguments(parser)
+    for module_name in APP_MODULES.values():
+        try:
+            module = importlib.import_module(f"{__package__}.{module_name}")
+        except ModuleNotFoundError as e:
+            if e.name != f"{__package__}.{module_name}":
+                raise
+            continue
+        module.add_arguments(parser)
     from . import deploy
 
     deploy.add_board_arguments(parser)
@@ -176,10 +188,10 @@ def run(args) -> int:
         return deploy.run_from_args(args)
     if args.app not in APPS:
         raise ValueError(f"unknown application {args.app!r} for the unix port; choose from {', '.join(sorted(APPS))}")
-    if args.app == "temperature_logger":
-        from . import run_temperature
+    if args.app in APP_MODULES:
+        import importlib
 
-        return run_temperature.run(args)
+        return importlib.import_module(f"{__package__}.{APP_MODULES[args.app]}").run(args)
     if args.wav is None:
         raise ValueError("noise_monitor needs --wav FILE (the recording to replay)")
     out_dir = Path(args.out_dir)
