@@ -4,7 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test bench build clean
+TRAIN_VENV := .venv-train
+TRAIN_STAMP := $(TRAIN_VENV)/.installed
+
+.PHONY: demo test bench build clean train-image
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +23,18 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/tinysense bench trees --readme README.md
+
+# Re-create the committed .tflite test models and the image classifier's models (needs TensorFlow,
+# kept out of .venv: `make test` and `make demo` use the committed files).
+$(TRAIN_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(TRAIN_VENV)
+	$(TRAIN_VENV)/bin/pip install --quiet --upgrade pip
+	$(TRAIN_VENV)/bin/pip install --quiet -e '.[train]'
+	touch $(TRAIN_STAMP)
+
+train-image: $(TRAIN_STAMP)
+	$(TRAIN_VENV)/bin/python tests/fixtures/make_tflite_models.py
+	$(TRAIN_VENV)/bin/python apps/image_classifier/train.py
 
 build: $(STAMP)
 	$(BIN)/tinysense build
