@@ -29,7 +29,8 @@ class Window:
     length: int
     hop: int
 
-    def __init__(self, channels: int = 3, length: int = 128, hop: int = 64) -> None: ...
+    def __init__(self, channels: int = 3, length: int = 128, hop: int = 64) -> None:
+        """Allocate the ring buffer (``2 * channels * length`` bytes) once."""
 
     def reset(self) -> None:
         """Forget every frame held."""
