@@ -122,7 +122,8 @@ def stats(sig: ptr16, srt: ptr16, fin: ptr16, v: ptr32):
         if t:
             q = s1 // n
         r = 0
-        b = 1 << 30
+        b = 1
+        b = b << 30  # as an expression: the literal 2**30 is no small int on a 32-bit port
         while b > q:
             b >>= 2
         while b:
