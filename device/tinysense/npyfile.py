@@ -270,7 +270,7 @@ class Reader:
         if buf is not self._buf:
             tc = arrays.typecode(buf)
             if tc != self.typecode:
-                raise TypeError("%s holds %s: buffer must be array('%s'), not %s" % (
+                raise TypeError("%s holds '%s': buffer must be array('%s'), not %s" % (
                     self.name, DESCR[self.typecode], self.typecode,
                     "array('%s')" % tc if tc else type(buf).__name__ if len(buf) else "an empty buffer"))
             self._buf = buf
