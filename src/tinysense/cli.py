@@ -139,6 +139,18 @@ def cmd_convert(args) -> int:
     if out.is_dir():
         raise UsageError(f"output {str(out)!r} is a folder; give a file name such as model.tsm")
     try:
+        if model.suffix.lower() == ".tflite":
+            if args.scale_from or args.thresholds:
+                raise UsageError("--scale-from and --thresholds apply to tree models, not .tflite files")
+            from .convert import tflite
+
+            ir = tflite.load(model)
+            out.write_bytes(tflite.dumps(ir))
+            print(f"wrote {out}")
+            print(f"  CNN, input {'x'.join(map(str, ir.input_shape))} int8, {len(ir.layers)} layers, "
+                  f"{ir.n_out} outputs{' (before SOFTMAX)' if ir.softmax else ''}, {out.stat().st_size} bytes")
+            print(tflite.describe(ir))
+            return 0
         if model.suffix.lower() == ".csv":
             if args.scale_from:
                 raise UsageError("--scale-from applies to scikit-learn models, not emlearn CSV files")
@@ -189,7 +201,10 @@ def _fit_scaler(path: Path):
 
 
 TREE_FIELDS = ("n_features", "n_classes", "n_trees", "n_nodes", "flags", "scratch_bytes")
-FIELD_NAMES = {1: TREE_FIELDS}
+CNN_FIELDS = ("n_layers", "input_h", "input_w", "input_c", "n_out", "buf0_bytes", "buf1_bytes", "n_weights",
+              "n_bias", "n_quant", "n_thresholds", "input_zp", "scores_zp", "cnn_flags", "max_acc_bound",
+              "n_classes")
+FIELD_NAMES = {1: TREE_FIELDS, 3: CNN_FIELDS}
 
 
 def _load_model(path: Path):
