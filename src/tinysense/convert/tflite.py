@@ -66,7 +66,7 @@ def quantize_multiplier(real: float) -> tuple[int, int]:
 
 def _round_away(v: float) -> int:
     """std::round on a double: halves away from zero."""
-    return int(math.floor(abs(v) + 0.5)) * (1 if v >= 0 else -1)
+    return math.floor(abs(v) + 0.5) * (1 if v >= 0 else -1)
 
 
 def _round_away_np(v):
@@ -774,7 +774,7 @@ def _window_positions(size_in, k, s, pad, size_out):
 def run_layer(L: Layer, x: np.ndarray) -> np.ndarray:
     """One layer on an int8 array of shape ``L.in_shape``; returns int8 ``L.out_shape``."""
     x = np.asarray(x, np.int64).reshape(L.in_shape)
-    oh, ow, oc = L.out_shape
+    oh, ow, _ = L.out_shape
     if L.op == FULLY_CONNECTED:
         acc = L.weights.astype(np.int64) @ (x.ravel() - L.in_zp) + L.bias
         y = (mul_round if L.rounding == ROUND_SINGLE else mbqm)(acc, L.multiplier, L.shift) + L.out_zp
