@@ -384,13 +384,20 @@ class Params:
     folds: int = 5
     seed: int = 0
 
-    def forest(self):
-        from sklearn.ensemble import RandomForestClassifier
-
+    def check(self) -> "Params":
+        """ValueError for a setting that cannot work."""
         if self.trees < 1:
             raise ValueError(f"the forest needs at least 1 tree, not {self.trees}")
         if self.max_leaf_nodes is not None and self.max_leaf_nodes < 2:
             raise ValueError(f"max_leaf_nodes must be at least 2, not {self.max_leaf_nodes}")
+        if self.folds < 2:
+            raise ValueError(f"cross-validation needs at least 2 folds, not {self.folds}")
+        return self
+
+    def forest(self):
+        from sklearn.ensemble import RandomForestClassifier
+
+        self.check()
         return RandomForestClassifier(n_estimators=self.trees, max_leaf_nodes=self.max_leaf_nodes,
                                       random_state=self.seed, n_jobs=1)
 
@@ -533,7 +540,9 @@ def train(data_dir: Path, out_dir: Path, *, rate: int = RATE, window: int | None
     from . import convert, features
 
     say = progress or (lambda line: None)
-    params = params or Params()
+    params = (params or Params()).check()
+    if not 0 <= heldout < 1:
+        raise ValueError(f"the held-out fraction must be in [0, 1), not {heldout}")
     out_dir = Path(out_dir)
     layout = layout_for(rate, window, hop)
     factor = RATE // rate

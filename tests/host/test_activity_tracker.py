@@ -1,0 +1,197 @@
+"""The activity tracker (apps/activity_tracker/main.py) on the MicroPython unix port: over held-out
+exercise recordings its features and predictions equal the host's window for window (100 and
+25 Hz), a changed host prediction is reported as a mismatch, the loop allocates nothing per
+window, the collect mode writes .npy files numpy reads, and `tinysense train har` /
+`tinysense run activity_tracker` work end to end."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+
+import numpy as np
+import pytest
+
+from tinysense import har, unixport
+from tinysense import run_activity as ra
+from tinysense.cli import main
+from tinysense.paths import DEVICE_DIR
+
+DATA = ra.DEFAULT_DATA
+QUICK = ["--trees", "5", "--max-leaf-nodes", "16", "--folds", "3"]
+
+
+def run_app(args, cwd, check=False):
+    env = dict(os.environ)
+    env["MICROPYPATH"] = unixport.micropython_path_env([DEVICE_DIR])
+    proc = subprocess.run([unixport.micropython_path(), str(ra.APP_DIR / "main.py"), *map(str, args)],
+                          capture_output=True, text=True, env=env, cwd=cwd, timeout=300, check=False)
+    if check:
+        assert proc.returncode == 0, proc.stderr + proc.stdout[-2000:]
+    return proc
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """`tinysense train har` end to end, with quick settings."""
+    out = tmp_path_factory.mktemp("har")
+    code = main(["train", "har", "--data", str(DATA), "--out", str(out), *QUICK])
+    assert code == 0
+    return out
+
+
+def test_train_cli_writes_the_files_and_reports(tmp_path, capsys):
+    out = tmp_path / "har"
+    code = main(["train", "har", "--data", str(DATA), "--out", str(out), "--rate", "25", "--trees", "3",
+                 "--max-leaf-nodes", "8", "--folds", "2", "--heldout", "0.1"])
+    text = capsys.readouterr().out
+    assert code == 0, text
+    for stage in ("[1/5] load", "[2/5] split", "[3/5] windows", "[4/5] validate", "[5/5] train"):
+        assert stage in text
+    assert "32 samples (1.28 s) every 16 at 25 Hz (decimated by 4 from 100 Hz" in text
+    assert "truncated 2000-01-01T000051_jumpingjack.npy: 750 of 1000 rows" in text
+    assert "skipped   2000-01-01T000407_squat.npy: empty file" in text
+    assert "cross-validated accuracy (grouped by recording): 0." in text and "true \\ predicted" in text
+    for f in (har.MODEL_FILE, har.LAYOUT_FILE, har.HELDOUT_FILE, har.PREDICTIONS_FILE, har.CONFUSION_PNG):
+        assert (out / f).is_file()
+    rows = har.read_heldout(out)
+    assert rows and all(r["replay"].startswith("replay25/") and r["rate_hz"] == "25" for r in rows)
+    # the decimated copies are what the device replays at 25 Hz; one of them, through the app
+    x = np.load(out / rows[0]["replay"])
+    assert x.shape == (250, 3) and x.dtype == np.int16
+    code, recs, _ = ra.check(out, DATA, tmp_path / "run", limit=1, say=lambda line: None)
+    assert code == 0 and recs[0].n == (250 - 32) // 16 + 1 == recs[0].equal_predictions() == recs[0].equal_features()
+
+
+def test_bad_options_say_what_is_wrong(tmp_path, capsys):
+    assert main(["train", "har", "--data", str(tmp_path / "nowhere")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main(["train", "har", "--data", str(DATA), "--out", str(tmp_path), "--folds", "1"]) == 2
+    assert "at least 2 folds" in capsys.readouterr().err
+    assert main(["train", "har", "--data", str(DATA), "--out", str(tmp_path), "--window", "64", "--hop", "80"]) == 2
+    assert "hop" in capsys.readouterr().err
+
+
+def test_device_predictions_equal_the_host(trained, tmp_path):
+    said = []
+    code, recs, res = ra.check(trained, DATA, tmp_path, limit=3, say=said.append)
+    assert code == 0, "\n".join(said) + res.stderr
+    assert len(recs) == 3 and [r.device is not None for r in recs] == [True] * 3
+    for r in recs:
+        assert r.n == 14  # held-out recordings are complete: (1000 - 128) // 64 + 1 windows
+        assert r.device_raw() == r.host_pred
+        assert [r.device.features[i] for i in range(r.n)] == r.host_features.tolist()
+        assert r.device_smooth() == ra.majority(r.host_pred, ra.SMOOTH)
+        assert [w[1] for w in r.device.windows] == [(128 + 64 * i) / 100 for i in range(14)]
+    assert any("equal the host's on 42/42, features on 42/42, smoothed activity on 42/42" in s for s in said)
+    with open(tmp_path / "activity_windows.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 42 and all(r["equal"] == "1" for r in rows)
+    assert (tmp_path / "activity_timeline.png").stat().st_size > 10000
+
+
+def test_a_different_host_prediction_is_a_mismatch(trained, tmp_path):
+    """The comparison can fail: change one of the host's predictions and the run reports it."""
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    for f in trained.iterdir():
+        if f.is_file():
+            (model_dir / f.name).write_bytes(f.read_bytes())
+    path = model_dir / har.PREDICTIONS_FILE
+    with open(path) as f:
+        rows = list(csv.DictReader(f))
+    first = rows[0]["recording"]
+    classes = sorted({r["host_prediction"] for r in rows} | {r["label"] for r in rows})
+    rows[5]["host_prediction"] = next(c for c in classes if c != rows[5]["host_prediction"])
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    said = []
+    code, _, _ = ra.check(model_dir, DATA, tmp_path / "run", names=[first], say=said.append)
+    assert code == 1
+    assert any(f"MISMATCH {first} window 5: device" in s for s in said), said
+    assert any("13/14" in s for s in said)
+
+
+def test_run_cli(trained, tmp_path, capsys):
+    code = main(["run", "activity_tracker", "--data", str(DATA), "--model-dir", str(trained), "--recordings", "2",
+                 "--smooth", "3", "--out-dir", str(tmp_path)])
+    text = capsys.readouterr().out
+    assert code == 0, text
+    assert "window 13  t 9.60 s  raw " in text
+    assert "2 held-out recordings, 28 windows: the device's predictions equal the host's on 28/28" in text
+    assert (tmp_path / "activity_timeline.png").is_file()
+
+
+def test_no_allocation_per_window(trained, tmp_path):
+    """A quiet tracking loop allocates the same for 1,000 frames as for 10,000: nothing per
+    window or per FIFO read (the fixed part is the read buffer and the replay's file)."""
+    rec = np.load(DATA / "recordings" / "2024-12-01T162620_squat.npy")
+    np.save(tmp_path / "short.npy", rec)
+    np.save(tmp_path / "long.npy", np.tile(rec, (10, 1)))
+    script = tmp_path / "alloc.py"
+    script.write_text(f"""import gc, sys
+sys.path.insert(0, {str(ra.APP_DIR)!r})
+import main
+from tinysense import features, trees
+from tinysense.sensors import imu
+t = main.Tracker(trees.load({str(trained / har.MODEL_FILE)!r}), features.load({str(trained / har.LAYOUT_FILE)!r}), 5,
+                 quiet=True)
+for name in ("short", "long", "short", "long"):
+    r = imu.ReplayIMU({str(tmp_path)!r} + "/" + name + ".npy")
+    gc.collect()
+    gc.disable()
+    a = gc.mem_alloc()
+    n = t.run(r, 64)
+    print(name, n, gc.mem_alloc() - a)
+    gc.enable()
+""")
+    proc = unixport.run(script, libdirs=[DEVICE_DIR], check=True)
+    got = [line.split() for line in proc.stdout.split("\n") if line.strip()]
+    assert [(g[0], int(g[1])) for g in got] == [("short", 14), ("long", 155), ("short", 14), ("long", 155)]
+    alloc = [int(g[2]) for g in got]
+    assert alloc[1] == alloc[2] == alloc[3], alloc  # the first run also makes the replay's lazy state
+
+
+def test_collect_mode_writes_npy(tmp_path):
+    src = DATA / "recordings" / "2024-12-01T162620_squat.npy"
+    proc = run_app(["--collect", "squat", "--seconds", "3", "--countdown", "2", "--count", "2", "--out", "recs",
+                    "--replay", src], tmp_path, check=True)
+    assert "squat in 2" in proc.stdout and "saved recs/rec002_squat.npy: 300 rows (3.00 s at 100 Hz)" in proc.stdout
+    a = np.load(src)
+    first, second = np.load(tmp_path / "recs" / "rec001_squat.npy"), np.load(tmp_path / "recs" / "rec002_squat.npy")
+    assert first.dtype == np.int16 and first.shape == second.shape == (300, 3)
+    assert np.array_equal(first, a[:300]) and np.array_equal(second, a[300:600])
+    # the next run numbers on; the trainer reads the files and their label
+    run_app(["--collect", "squat", "--seconds", "1", "--countdown", "0", "--count", "1", "--out", "recs",
+             "--replay", src], tmp_path, check=True)
+    assert (tmp_path / "recs" / "rec003_squat.npy").is_file()
+    ds = har.load(tmp_path / "recs")
+    assert [(r.name, r.label, len(r.data)) for r in ds.recordings] == [
+        ("rec001_squat.npy", "squat", 300), ("rec002_squat.npy", "squat", 300), ("rec003_squat.npy", "squat", 100)]
+
+
+def test_app_errors(trained, tmp_path):
+    proc = run_app(["--model", trained / har.MODEL_FILE, "--layout", trained / har.LAYOUT_FILE], tmp_path)
+    assert proc.returncode == 1 and "no machine.I2C on this port: give --replay" in proc.stderr
+    proc = run_app(["--layout", tmp_path / "none.tsm"], tmp_path)
+    assert proc.returncode == 1 and "feature layout" in proc.stderr and "tinysense train har" in proc.stderr
+    proc = run_app(["--model", trained / har.MODEL_FILE, "--layout", trained / har.LAYOUT_FILE, "--rate", "25",
+                    "--replay", "x.npy"], tmp_path)
+    assert proc.returncode == 1 and "retrain with --rate 25" in proc.stderr
+    proc = run_app(["--fill", "0.9"], tmp_path)
+    assert proc.returncode == 1 and "--fill" in proc.stderr
+    # an empty recording among others is skipped with a line; the others still play
+    empty = DATA / "recordings" / "2000-01-01T000407_squat.npy"
+    good = DATA / "recordings" / "2024-12-01T162620_squat.npy"
+    proc = run_app(["--model", trained / har.MODEL_FILE, "--layout", trained / har.LAYOUT_FILE, "--quiet",
+                    "--replay", f"{empty},{good}"], tmp_path, check=True)
+    assert f"skipped {empty}" in proc.stdout and "end: 14 windows" in proc.stdout and "1 recordings skipped" in proc.stdout
+
+
+def test_majority_ties_go_to_the_latest():
+    assert ra.majority(["a", "b", "b", "a"], 4) == ["a", "b", "b", "a"]
+    assert ra.majority(["a", "a", "b", "b", "b", "c"], 3) == ["a", "a", "a", "b", "b", "b"]
+    assert ra.majority(["a", "b", "c"], 1) == ["a", "b", "c"]
