@@ -116,11 +116,24 @@ def stats(sig: ptr16, srt: ptr16, fin: ptr16, v: ptr32):
     p[7] = mx
     # std = isqrt(s2 // n) << kd, rms = isqrt(s1 // n) << k, bit by bit (r + b < 2**31),
     # saturated to 32767; inline: a viper call would box a 31-bit int on a 32-bit target
+    # Before the root, up to k of the 2k bits lost to the shift are won back: with q = S // n
+    # and rem = S % n, the root is taken of q * 4**j + (rem * 4**j) // n for the largest j <= k
+    # with q * 4**j <= 2**30 (rem * 4**j < 2**10 * 2**12), then shifted by k - j.
     t = 0
     while t < 2:
         q = s2 // n
+        sh = kd
         if t:
             q = s1 // n
+            sh = k
+        rem = s2 - q * n
+        if t:
+            rem = s1 - q * n
+        j = 0
+        while j < sh and q <= ((1 << 28) >> (j + j)):
+            j += 1
+        q = (q << (j + j)) + (rem << (j + j)) // n
+        sh -= j
         r = 0
         b = 1
         b = b << 30  # as an expression: the literal 2**30 is no small int on a 32-bit port
@@ -133,10 +146,7 @@ def stats(sig: ptr16, srt: ptr16, fin: ptr16, v: ptr32):
             else:
                 r >>= 1
             b >>= 2
-        if t:
-            r = r << k
-        else:
-            r = r << kd
+        r = r << sh
         if r > 32767:
             r = 32767
         if t:

@@ -173,6 +173,17 @@ def _round_shift(v: np.ndarray, k: np.ndarray) -> np.ndarray:
     return (v + half) >> k
 
 
+def _root(ssq: np.ndarray, n: int, k: np.ndarray) -> np.ndarray:
+    """sqrt(ssq * 4**k / n), floored, in the device's steps: q = ssq // n, rem = ssq % n, the
+    largest j <= k with q * 4**j <= 2**30, then isqrt(q * 4**j + (rem * 4**j) // n) << (k - j)."""
+    q, rem = ssq // n, ssq % n
+    j = np.zeros(q.shape, dtype=np.int64)
+    for _ in range(17):
+        j += (j < k) & (q <= (np.int64(1 << 28) >> (2 * j)))
+    v = (q << (2 * j)) + ((rem << (2 * j)) // n)
+    return isqrt(v) << (k - j)
+
+
 def _sat(v):
     return np.clip(v, -32768, 32767)
 
@@ -374,13 +385,13 @@ def _signal_features(sig: np.ndarray, want_stats: set, bands, rate: int) -> dict
         a = np.maximum(-mn, mx)
         k = _shift_for(a, n)[:, None]
         rr = _round_shift(sig, k)
-        out["rms"] = _sat(isqrt((rr * rr).sum(axis=1) // n) << k[:, 0])
+        out["rms"] = _sat(_root((rr * rr).sum(axis=1), n, k[:, 0]))
     d = sig - mean[:, None]
     if "std" in want_stats:
         a = np.maximum(mean - mn, mx - mean)
         k = _shift_for(a, n)[:, None]
         rr = _round_shift(d, k)
-        out["std"] = _sat(isqrt((rr * rr).sum(axis=1) // n) << k[:, 0])
+        out["std"] = _sat(_root((rr * rr).sum(axis=1), n, k[:, 0]))
     if "mcr" in want_stats:
         above = d >= 0
         cross = (above[:, 1:] != above[:, :-1]).sum(axis=1)
