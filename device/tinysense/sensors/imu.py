@@ -485,7 +485,7 @@ def _open(path, partial):
     r = npyfile.Reader(path, partial=partial)
     if r.typecode != "h" or r.columns != 3 or len(r.shape) != 2:
         r.close()
-        raise ValueError("%s: a recording must be int16 with shape (rows, 3) (x, y, z counts), not %s %r"
+        raise ValueError("%s: a recording must be int16 with shape (rows, 3) (x, y, z counts), not '%s' %r"
                          % (path, npyfile.DESCR[r.typecode], r.shape))
     return r
 
@@ -565,6 +565,7 @@ class ReplayIMU:
         self._src = None
         self._scratch = array.array("h", bytearray(2 * 3 * 32))
         self._consumed = 0  # frames read or dropped
+        self._opened = 0  # frames in the recordings opened so far
         self._base = 0  # frames consumed when start() was called
         self._now = 0  # simulated ms since construction
         self._t0 = time.ticks_ms()
@@ -611,7 +612,8 @@ class ReplayIMU:
             path, rows = self._plan[self._next]
             self._next += 1
             src = _open(path, self._partial)
-            self.files.append((path, self._consumed, rows))
+            self.files.append((path, self._opened, rows))
+            self._opened += rows
             self._src = src
         return src
 
@@ -629,6 +631,7 @@ class ReplayIMU:
         """Start (or resume) playing: frames arrive from now at ``rate``."""
         self._base = self._consumed
         self._start_ms = self._clock()
+        self._slept = False
         self.overflowed = False
         self.running = True
 
@@ -641,6 +644,8 @@ class ReplayIMU:
         """Frames waiting (0..fifo_capacity - 1); 0 after an overflow (the waiting frames are
         dropped, ``overflows`` counts it, ``overflowed`` is set). With simulated time, a call not
         preceded by ``sleep_ms`` moves the clock to the next frame first."""
+        if not self.running:
+            raise RuntimeError("ReplayIMU: call start() before reading the FIFO")
         if not self.realtime and not self._slept:
             self._advance()
         self._slept = False
@@ -656,7 +661,7 @@ class ReplayIMU:
         if buf is not self._buf:
             self._cap = _check_buf(buf, "ReplayIMU.read_fifo")
             self._buf = buf
-        n = self._level()
+        n = self._level()  # raises before start()
         if not n and not self.realtime and not self._slept:
             self._advance()
             n = self._level()
