@@ -28,8 +28,8 @@ Pipeline:
 
 At 25 Hz (``rate=25``) the 100 Hz recordings are decimated by 4: each output sample is the
 mean of 4 consecutive input samples, rounded half up (``(a+b+c+d+2) >> 2``): a boxcar
-low-pass before the down-sampling, as the IMU's own averaging filter does when it is set to
-25 Hz, so fast jitter does not fold into the band. The held-out recordings are written
+low-pass (3 dB at 11.3 Hz) before the down-sampling, close to the ~10 Hz low-pass the IMU
+driver sets on the chip at 25 Hz, so fast jitter does not fold into the band. The held-out recordings are written
 decimated (``replay25/``) for the device to replay at 25 Hz.
 """
 

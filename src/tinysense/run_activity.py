@@ -379,6 +379,7 @@ def demo(out_dir: Path, say=print, recordings: int = 3) -> int:
     n = sum(r.n for r in recs)
     same = sum(r.equal_predictions() for r in recs)
     same_f = sum(r.equal_features() for r in recs)
+    say("      per window (J jumpingjack, L lunge, S squat, . other):")
     for r in recs:
         raw = r.device_raw()
         say(f"      {r.name} ({r.label}): device {' '.join(_short(v) for v in raw)}")

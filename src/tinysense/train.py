@@ -41,7 +41,8 @@ what it does:
        replay25/                  (--rate 25) the held-out recordings decimated to 25 Hz
 
 --rate 25: the recordings are decimated by 4: each sample is the mean of 4 consecutive 100 Hz
-samples, rounded (a boxcar anti-alias filter, like the IMU's own averaging at 25 Hz).
+samples, rounded (a boxcar anti-alias filter, 3 dB at 11.3 Hz, close to the ~10 Hz low-pass
+the IMU driver sets on the chip at 25 Hz).
 Default windows are 1.28 s: 128 samples every 64 at 100 Hz, 32 every 16 at 25 Hz.
 
 examples:
