@@ -12,7 +12,11 @@
 2. **digits** (0..9) on scikit-learn's ``digits`` (1,797 8x8 images, 0..16): upscaled to 32x32
    frames by repeating pixels, preprocessed by the device path to 16x16; a quarter held out.
 
-Both are small 3-layer CNNs (conv 3x3 + 2x2 max pool, three times, then one dense layer),
+3. **cnn32**, for the benchmark (``benchmarks/bench_cnn.py``) only: a wider 3-layer CNN on 32x32
+   input (16, 32, 64 channels, about 4x the face model's work), trained briefly on the digits
+   frames at 32x32.
+
+The two app models are small 3-layer CNNs (conv 3x3 + 2x2 max pool, three times, then one dense layer),
 quantized to int8 with a representative dataset (int8 input and output), evaluated on the
 held-out images with LiteRT's reference kernels, written as ``models/NAME.tflite`` and converted
 to ``models/NAME.tsm`` (``tinysense.convert.tflite``). A few held-out images are saved as
@@ -199,7 +203,8 @@ def write_pgm(path: Path, img: np.ndarray) -> None:
     path.write_bytes(f"P5\n{img.shape[1]} {img.shape[0]}\n255\n".encode() + img.tobytes())
 
 
-CLASS_NAMES = {"face": ["no face", "face"], "digits": [str(d) for d in range(10)]}
+CLASS_NAMES = {"face": ["no face", "face"], "digits": [str(d) for d in range(10)],
+               "cnn32": [str(d) for d in range(10)]}
 
 
 def convert(tflite_path: Path, log) -> None:
@@ -229,18 +234,38 @@ def main(argv=None) -> int:
     ap.add_argument("--epochs", type=int, default=40)
     ap.add_argument("--copies", type=int, default=15, help="augmented copies per training face image")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--models", default="face,digits,cnn32",
+                    help="comma-separated models to train (default: face,digits,cnn32)")
     ap.add_argument("--convert-only", action="store_true",
                     help="only convert the committed models/*.tflite into .tsm files (no TensorFlow needed)")
     args = ap.parse_args(argv)
     if args.convert_only:
-        for name in ("face", "digits"):
+        for name in ("face", "digits", "cnn32"):
             convert(MODELS / f"{name}.tflite", print)
         return 0
+    todo = set(args.models.split(","))
+    if todo - {"face", "digits", "cnn32"}:
+        ap.error(f"--models: unknown {sorted(todo - {'face', 'digits', 'cnn32'})}; choose face, digits, cnn32")
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     MODELS.mkdir(exist_ok=True)
     log = print
     report = {}
+    path = MODELS / "training.json"
+    if path.is_file():
+        report = json.loads(path.read_text())
+    rng = np.random.default_rng(args.seed)
+    if "face" in todo:
+        face(args, report, log)
+    if "digits" in todo:
+        digits(args, report, log, rng)
+    if "cnn32" in todo:
+        cnn32(args, report, log, rng)
+    (MODELS / "training.json").write_text(json.dumps(report, indent=1) + "\n")
+    log(f"report: {MODELS / 'training.json'}")
+    return 0
 
+
+def face(args, report, log):
     log("face / no face: skimage lfw_subset, 96x96 frames -> device preprocessing -> 32x32")
     (x_tr, y_tr), (x_te, y_te), test_frames, idx_te = face_data(args.seed, args.copies)
     model = train(build_cnn(FACE_SIZE, 2), x_tr, y_tr, args.epochs, args.seed, log)
@@ -269,6 +294,8 @@ def main(argv=None) -> int:
         write_pgm(folder / f"nonface_{j + 1}.pgm", test_frames[k])
     write_pgm(folder / "cat.pgm", cat_frame())
 
+
+def digits(args, report, log, rng):
     log("digits: sklearn digits, 32x32 frames -> device preprocessing -> 16x16")
     (x_tr, y_tr), (x_te, y_te), frames_te, labels_te = digit_data(args.seed)
     model = train(build_cnn(DIGIT_SIZE, 10), x_tr, y_tr, max(10, args.epochs // 2), args.seed, log)
@@ -289,9 +316,27 @@ def main(argv=None) -> int:
     for d in range(10):
         k = int(np.flatnonzero(labels_te == d)[0])
         write_pgm(folder / f"digit{d}.pgm", frames_te[k])
-    (MODELS / "training.json").write_text(json.dumps(report, indent=1) + "\n")
-    log(f"report: {MODELS / 'training.json'}")
-    return 0
+
+
+def cnn32(args, report, log, rng):
+    """The benchmark's wider 32x32 CNN (16, 32, 64 channels) on digit frames at 32x32."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    log("cnn32 (benchmark): sklearn digits, 32x32 frames, (16, 32, 64) channels")
+    d = load_digits()
+    x = np.array([ti.preprocess(digit_frame(img), 32) for img in d.images])
+    x_tr, x_te, y_tr, y_te = train_test_split(x, d.target, test_size=0.25, stratify=d.target,
+                                              random_state=args.seed)
+    model = train(build_cnn(32, 10, widths=(16, 32, 64)), x_tr, y_tr, 10, args.seed, log)
+    tfl = quantize(model, x_tr[rng.choice(len(x_tr), 300, replace=False)])
+    path = MODELS / "cnn32.tflite"
+    path.write_bytes(tfl)
+    int8_acc = float(np.mean(litert_predict(tfl, x_te) == y_te))
+    log(f"    held-out accuracy ({len(y_te)} digits): int8 (LiteRT) {int8_acc:.3f}; {path.name}: {len(tfl)} bytes")
+    report["cnn32"] = {"held_out": len(y_te), "int8_accuracy": int8_acc, "tflite_bytes": len(tfl),
+                       "params": int(model.count_params())}
+    convert(path, log)
 
 
 if __name__ == "__main__":

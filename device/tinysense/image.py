@@ -29,13 +29,15 @@ bit):
 - RGB565 -> gray: 5/6-bit channels widened with rounding (``r8 = (r5 * 527 + 23) >> 6``,
   ``g8 = (g6 * 259 + 33) >> 6``), then ``(77 r8 + 150 g8 + 29 b8 + 128) >> 8`` (BT.601 luma);
 - min/max stretch: ``((v - lo) * 255 + (hi - lo) // 2) // (hi - lo)``; a flat image is left as is;
-- mean/std: ``mean4 = round(16 mean)``, ``std4 = isqrt(256 E[v^2] - mean4^2)`` (16x the
-  standard deviation, floor), ``dst = clamp(target_mean + round((16 v - mean4) * target_std /
-  std4), 0, 255)`` rounded half away from zero; a flat image becomes ``target_mean``.
+- mean/std: ``m = round(mean)``, ``Q = sum((v - m)**2)`` (exact, a second pass),
+  ``mean4 = round(16 mean)``, ``d4 = mean4 - 16 m``, ``std4 = isqrt(round(256 Q / n) - d4**2)``
+  (16x the standard deviation, floor; "round" is half up), then ``dst = clamp(target_mean +
+  round((16 v - mean4) * target_std / std4), 0, 255)`` rounded half away from zero; a flat image
+  becomes ``target_mean``.
 
 Limits, so that every intermediate fits in 32 bits (``tinysense.image_viper`` states the
 bounds): sides 1..``MAX_SIDE`` (4096); bilinear ``sw * dw`` and ``sh * dh`` below 2**23;
-normalisation over at most ``MAX_NORMALIZE`` (33025) pixels (sum of squares < 2**31).
+normalisation over at most ``MAX_NORMALIZE`` (33025) pixels (squared deviations < 2**31).
 """
 
 import array
@@ -47,7 +49,7 @@ except SyntaxError:  # a port built without the native emitters
                       "MICROPY_EMIT_NATIVE, as ESP32, RP2040, STM32 and unix ports are); this port has none")
 
 MAX_SIDE = 4096
-MAX_NORMALIZE = 33025  # 65025 * n < 2**31
+MAX_NORMALIZE = 33025  # sum of (v - mean)**2 <= 65025 * n < 2**31
 MAX_BILINEAR = 1 << 23  # sw * dw and sh * dh must stay below this
 
 _p = array.array("i", (0, 0, 0, 0, 0, 0, 0, 0))
@@ -184,10 +186,9 @@ def normalize_meanstd(buf, n, target_mean=128, target_std=48):
     _k.stats(buf, n, p)
     p[0] = n
     p[1] = p[2]
-    p[2] = p[3]
-    p[3] = target_mean
-    p[4] = target_std
-    _k.lut_meanstd(_lut, p)
+    p[2] = target_mean
+    p[3] = target_std
+    _k.lut_meanstd(buf, _lut, p)
     _k.apply(buf, n, _lut)
 
 

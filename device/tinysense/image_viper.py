@@ -10,8 +10,9 @@ Thumb); every value in ``p`` is >= 0, so ``ptr32`` reads the same on 32 and 64 b
 area sums <= 255 * 65536 < 2**24; nearest indices (2x+1)*sw < 2*dw*sw <= 2**25; bilinear
 positions (2x+1)*sw*128 < dw*sw*256 <= 2**31 - 1 with dw*sw <= 2**23 - 1, blends
 <= 255 * 65536 + 32768 < 2**25; RGB565 -> gray <= 256 * 255 + 128 < 2**17; statistics over
-n <= 33025 pixels: sum <= 255 * n < 2**24, sum of squares <= 65025 * n < 2**31; normalisation
-products <= 4080 * 255 < 2**20.
+n <= 33025 pixels: sum <= 255 * n < 2**24, sum of squared deviations from the rounded mean
+<= 65025 * n < 2**31 (its remainder times 256 < 2**23); normalisation products
+<= 4080 * 255 < 2**20.
 """
 
 import micropython
@@ -156,11 +157,10 @@ def rgb565(src: ptr8, dst: ptr8, n: int, big: int):
 
 @micropython.viper
 def stats(buf: ptr8, n: int, p: ptr32):
-    # p[0] = min, p[1] = max, p[2] = sum, p[3] = sum of squares of n pixels.
+    # p[0] = min, p[1] = max, p[2] = sum of n pixels.
     lo = 255
     hi = 0
     s = 0
-    q = 0
     i = 0
     while i < n:
         v = buf[i]
@@ -169,12 +169,10 @@ def stats(buf: ptr8, n: int, p: ptr32):
         if v > hi:
             hi = v
         s += v
-        q += v * v
         i += 1
     p[0] = lo
     p[1] = hi
     p[2] = s
-    p[3] = q
 
 
 @micropython.viper
@@ -189,19 +187,28 @@ def lut_minmax(lut: ptr8, lo: int, hi: int):
 
 
 @micropython.viper
-def lut_meanstd(lut: ptr8, p: ptr32):
-    # p: n, sum, sumsq, target mean, target std -> lut (256 entries); p[5] = mean4, p[6] = std4.
-    # mean4 = round(16 * mean); var8 = 256 * E[v^2] (rounded) - mean4^2; std4 = isqrt(var8)
-    # (16 * std, floor); lut[v] = clamp(tm + round_half_away((16 v - mean4) * ts / std4)).
+def lut_meanstd(buf: ptr8, lut: ptr8, p: ptr32):
+    # p: n, sum, target mean, target std -> lut (256 entries); sets p[5] = mean4, p[6] = std4.
+    # m = round(mean); Q = sum of (v - m)^2 over the n pixels of buf (a second pass: exact, and
+    # < 65025 n < 2**31); mean4 = round(16 mean); d4 = mean4 - 16 m (-8..8);
+    # var8 = 256 Q / n (rounded) - d4^2; std4 = isqrt(var8) (16 x std, floor);
+    # lut[v] = clamp(tm + round_half_away((16 v - mean4) * ts / std4)).
     n = p[0]
     s = p[1]
-    q = p[2]
-    tm = p[3]
-    ts = p[4]
-    mean4 = (s * 16 + (n >> 1)) // n
+    tm = p[2]
+    ts = p[3]
+    half = n >> 1
+    m = (s + half) // n
+    q = 0
+    i = 0
+    while i < n:
+        d = buf[i] - m
+        q += d * d
+        i += 1
+    mean4 = (s * 16 + half) // n
+    d4 = mean4 - 16 * m
     q0 = q // n
-    e2 = q0 * 256 + ((q - q0 * n) * 256 + (n >> 1)) // n
-    var = e2 - mean4 * mean4
+    var = q0 * 256 + ((q - q0 * n) * 256 + half) // n - d4 * d4
     if var < 0:
         var = 0
     # integer square root (floor), var < 2**24

@@ -121,15 +121,17 @@ def normalize_minmax(img) -> np.ndarray:
 def meanstd_params(img) -> tuple[int, int]:
     """``(mean4, std4)``: 16x the mean (rounded) and 16x the standard deviation (floor of the
     integer square root), as the device computes them."""
-    v = np.asarray(img, dtype=np.int64).ravel()
-    n = len(v)
-    s, q = int(v.sum()), int((v * v).sum())
-    mean4 = (s * 16 + n // 2) // n
-    q0 = q // n
-    e2 = q0 * 256 + ((q - q0 * n) * 256 + n // 2) // n
-    var = max(e2 - mean4 * mean4, 0)
     import math
 
+    v = np.asarray(img, dtype=np.int64).ravel()
+    n = len(v)
+    s = int(v.sum())
+    m = (s + n // 2) // n
+    q = int(((v - m) ** 2).sum())
+    mean4 = (s * 16 + n // 2) // n
+    d4 = mean4 - 16 * m
+    q0 = q // n
+    var = max(q0 * 256 + ((q - q0 * n) * 256 + n // 2) // n - d4 * d4, 0)
     return mean4, math.isqrt(var)
 
 

@@ -22,14 +22,15 @@ def rgb565(src: _Buffer, dst: bytearray, n: int, big: int) -> None:
     """RGB565 -> BT.601 gray for ``n`` pixels (``big``: high byte first)."""
 
 def stats(buf: _Buffer, n: int, p: array) -> None:
-    """``p[0:4]`` = min, max, sum, sum of squares of ``n`` pixels."""
+    """``p[0:3]`` = min, max, sum of ``n`` pixels."""
 
 def lut_minmax(lut: bytearray, lo: int, hi: int) -> None:
     """The min/max stretch table for ``lo < hi``."""
 
-def lut_meanstd(lut: bytearray, p: array) -> None:
-    """The mean/std table; ``p``: n, sum, sumsq, target mean, target std; sets ``p[5]`` (16x
-    mean) and ``p[6]`` (16x standard deviation)."""
+def lut_meanstd(buf: _Buffer, lut: bytearray, p: array) -> None:
+    """The mean/std table for the ``n`` pixels of ``buf`` (a second pass for the squared
+    deviations); ``p``: n, sum, target mean, target std; sets ``p[5]`` (16x mean) and ``p[6]``
+    (16x standard deviation)."""
 
 def apply(buf: bytearray, n: int, lut: bytearray) -> None:
     """``buf[i] = lut[buf[i]]`` for ``n`` pixels."""

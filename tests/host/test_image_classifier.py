@@ -1,0 +1,220 @@
+"""The image classifier (apps/image_classifier/main.py) on the MicroPython unix port, over the
+committed sample images and models, against LiteRT's reference kernels; and the host definitions
+of the device's preprocessing (tinysense.run_image) against plain float arithmetic.
+
+Every device logit must equal LiteRT's exactly: the converter and the device kernels promise
+bit-exactness (docs/cnn.md), so there is no tolerance. train.py is not run here (TensorFlow is
+not in the test environment); the committed models are what it wrote.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import pytest
+
+from tinysense import run_image as ri
+from tinysense import unixport
+from tinysense.paths import DEVICE_DIR
+
+FACES = ri.IMAGES / "faces"
+DIGITS = ri.IMAGES / "digits"
+
+
+@pytest.fixture(scope="module")
+def face_run():
+    return ri.replay(FACES, "face")
+
+
+@pytest.fixture(scope="module")
+def digit_run():
+    return ri.replay(DIGITS, "digits")
+
+
+def test_models_are_small_and_committed():
+    for name in ("face", "digits"):
+        tsm, tfl = ri.model_paths(name)
+        assert tfl.is_file() and tsm.is_file()
+        assert tfl.stat().st_size < 30_000 and tsm.stat().st_size < 30_000, name
+
+
+def test_face_app_scores_equal_litert(face_run):
+    assert face_run.returncode == 0, face_run.stderr
+    names = sorted(p.name for p in ri.image_files(FACES))
+    assert [f.name for f in face_run.frames] == names  # every image, in name order
+    chk = ri.check(face_run, FACES, "face")
+    assert len(chk.rows) == 7
+    bad = [(fr.name, fr.logits, list(lg)) for fr, lg, k, p, same in chk.rows if not same]
+    assert not bad, bad
+
+
+def test_face_app_decisions(face_run):
+    got = {f.name: f.detected for f in face_run.frames}
+    assert got == {"cat.pgm": False, "face_1.pgm": True, "face_2.pgm": True, "face_3.pgm": True,
+                   "nonface_1.pgm": False, "nonface_2.pgm": False, "nonface_3.pgm": False}, got
+    # the device's probability is the softmax of its logits with the file's scale: same as the host's
+    chk = ri.check(face_run, FACES, "face")
+    for fr, logits, k, p, same in chk.rows:
+        assert fr.label == ("face" if k == 1 else "no face")
+        assert abs(fr.p - p) <= 5e-4, (fr.name, fr.p, p)  # printed with 3 decimals
+    assert face_run.lines[-1].startswith("end: 7 frames, 3 detected")
+
+
+def test_digit_app_scores_equal_litert(digit_run):
+    assert digit_run.returncode == 0, digit_run.stderr
+    chk = ri.check(digit_run, DIGITS, "digits")
+    assert len(chk.rows) == 10 and chk.mismatches == 0
+    assert [fr.label for fr in digit_run.frames] == [str(d) for d in range(10)]  # all ten right
+    assert not any(fr.detected for fr in digit_run.frames)  # digits only classify
+
+
+def test_check_reports_a_difference(face_run):
+    import copy
+
+    res = copy.deepcopy(face_run)
+    res.frames[2].logits[0] += 1
+    chk = ri.check(res, FACES, "face")
+    assert chk.mismatches == 1
+    assert "DIFFERS" in ri.table(chk)
+
+
+def test_raw_frames_count_and_loop(tmp_path):
+    for p in sorted(FACES.glob("face_*.pgm")):
+        ri.read_pgm(p).tofile(tmp_path / (p.stem + ".raw"))
+    res = ri.replay(tmp_path, "face", raw_size=(96, 96))
+    assert res.returncode == 0, res.stderr
+    assert [f.detected for f in res.frames] == [True, True, True]
+    assert ri.check(res, tmp_path, "face", raw_size=(96, 96)).mismatches == 0
+    res = ri.replay(tmp_path, "face", count=2)
+    assert res.returncode == 1 and "raw" in res.stderr  # .raw files need a size
+    main = ri.APP_DIR / "main.py"
+    out = unixport.run(main, ["--images", str(tmp_path), "--raw-size", "96x96", "--loop", "--count", "5",
+                              "--quiet", "--model", str(ri.MODELS["face"])], libdirs=[DEVICE_DIR], cwd=ri.APP_DIR)
+    assert out.returncode == 0, out.stderr
+    assert "end: 5 frames, 5 detected" in out.stdout
+
+
+def test_other_sizes_are_resized(tmp_path):
+    # a 50x40 frame (bilinear to 32x32) and a 192x192 one (6x6 block means)
+    img = ri.read_pgm(FACES / "face_1.pgm")
+    big = np.repeat(np.repeat(img, 2, axis=0), 2, axis=1)
+    for name, a in (("a_odd.pgm", ri.resize_bilinear(img, 50, 40)), ("b_big.pgm", big)):
+        (tmp_path / name).write_bytes(f"P5\n{a.shape[1]} {a.shape[0]}\n255\n".encode() + a.tobytes())
+    res = ri.replay(tmp_path, "face")
+    assert res.returncode == 0, res.stderr
+    assert [(f.width, f.height) for f in res.frames] == [(50, 40), (192, 192)]
+    assert ri.check(res, tmp_path, "face").mismatches == 0
+
+
+def test_main_errors(tmp_path):
+    main = ri.APP_DIR / "main.py"
+
+    def run(*args):
+        return unixport.run(main, list(args), libdirs=[DEVICE_DIR], cwd=ri.APP_DIR)
+
+    out = run()
+    assert out.returncode == 1 and "no camera module" in out.stderr and "--images" in out.stderr
+    out = run("--images", str(tmp_path))
+    assert out.returncode == 1 and "no .pgm or .raw" in out.stderr
+    (tmp_path / "x.pgm").write_bytes(b"P5\n4 4\n255\n" + bytes(3))
+    out = run("--images", str(tmp_path))
+    assert out.returncode == 1 and "x.pgm" in out.stderr and "truncated" in out.stderr
+    out = run("--images", str(FACES), "--model", "models/none.tsm")
+    assert out.returncode == 1 and "none.tsm" in out.stderr
+    out = run("--images", str(FACES), "--threshold", "2")
+    assert out.returncode == 1 and "threshold" in out.stderr
+    out = run("--images", str(FACES), "--bogus")
+    assert out.returncode == 1 and "--bogus" in out.stderr
+
+
+def test_tinysense_run(capsys):
+    args = argparse.Namespace(images=str(DIGITS), model=None, threshold=0.5, normalize="meanstd", raw_size=None,
+                              quiet=True)
+    assert ri.run(args) == 0
+    out = capsys.readouterr().out
+    assert "equal LiteRT's (reference kernels) on 10/10" in out
+    with pytest.raises(ValueError, match="not a folder"):
+        ri.run(argparse.Namespace(images="no/such/dir", model=None, threshold=0.5, raw_size=None))
+    with pytest.raises(ValueError, match="raw-size"):
+        ri._raw_size("96by96")
+
+
+def test_cli_parses_image_options():
+    from tinysense.run import add_arguments
+
+    p = argparse.ArgumentParser()
+    add_arguments(p)
+    a = p.parse_args(["image_classifier", "--images", "x", "--model", "digits", "--threshold", "0.8",
+                      "--raw-size", "96x96", "--normalize", "minmax"])
+    assert (a.images, a.model, a.threshold, a.raw_size, a.normalize) == ("x", "digits", 0.8, "96x96", "minmax")
+
+
+def test_demo(tmp_path, capsys):
+    assert ri.demo(tmp_path) == 0
+    out = capsys.readouterr().out
+    assert "device scores equal LiteRT's on 7/7 images" in out
+    assert "device scores equal LiteRT's on 10/10 images" in out
+
+
+# ------------------------------------------------------------------------------------------
+# The integer definitions against float arithmetic: they mean what their names say.
+
+
+def test_area_is_the_rounded_block_mean():
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, 256, (96, 96)).astype(np.uint8)
+    want = np.floor(a.reshape(32, 3, 32, 3).mean(axis=(1, 3)) + 0.5)  # n = 9: no float tie
+    assert np.array_equal(ri.downscale_area(a, 32, 32), want)
+
+
+def test_bilinear_is_within_one_level_of_float():
+    # 8-bit weights: each axis' position is floored to 1/256 pixel (moving the value by less than
+    # 255/256 of a level) and the result is rounded once (half a level): within 2.5 levels.
+    rng = np.random.default_rng(1)
+    a = rng.integers(0, 256, (25, 25)).astype(np.uint8)
+    got = ri.resize_bilinear(a, 96, 96).astype(float)
+    u = np.clip((np.arange(96) + 0.5) * 25 / 96 - 0.5, 0, 24)
+    x0 = np.minimum(np.floor(u).astype(int), 24)
+    x1 = np.minimum(x0 + 1, 24)
+    f = u - x0
+    af = a.astype(float)
+    rows = af[:, x0] * (1 - f) + af[:, x1] * f
+    ref = rows[x0, :] * (1 - f)[:, None] + rows[x1, :] * f[:, None]
+    assert np.max(np.abs(got - ref)) < 2.5
+
+
+def test_nearest_upscale_repeats_pixels():
+    a = np.arange(64, dtype=np.uint8).reshape(8, 8)
+    assert np.array_equal(ri.resize_nearest(a, 32, 32), np.repeat(np.repeat(a, 4, 0), 4, 1))
+
+
+def test_meanstd_reaches_its_targets():
+    # mean within 1 level and std within 2% of the target when little is clipped (the std is
+    # estimated to 1/16 level, the output rounded to whole levels)
+    rng = np.random.default_rng(2)
+    for lo, hi in ((20, 60), (0, 255), (100, 110)):
+        a = rng.integers(lo, hi, (32, 32)).astype(np.uint8)
+        out = ri.normalize_meanstd(a, 128, 48).astype(float)
+        assert abs(out.mean() - 128) <= 1.0, (lo, hi, out.mean())
+        assert abs(out.std() - 48) <= 0.02 * 48 + 0.5, (lo, hi, out.std())
+    assert np.all(ri.normalize_meanstd(np.full((4, 4), 9, np.uint8)) == 128)
+
+
+def test_gray_weights_are_bt601():
+    # on the 8-bit channels, within 1 level of 0.299 R + 0.587 G + 0.114 B
+    v = np.arange(65536)
+    r = np.round((v >> 11) * 255 / 31)
+    g = np.round(((v >> 5) & 63) * 255 / 63)
+    b = np.round((v & 31) * 255 / 31)
+    ref = 0.299 * r + 0.587 * g + 0.114 * b
+    assert np.max(np.abs(ri.gray_from_rgb565(v).astype(float) - ref)) <= 1.0
+
+
+def test_pgm_reader(tmp_path):
+    p = tmp_path / "x.pgm"
+    p.write_bytes(b"P5\n# made by hand\n3 2\n15\n" + bytes([0, 15, 7, 8, 1, 2]))
+    assert ri.read_pgm(p).tolist() == [[0, 255, 119], [136, 17, 34]]
+    p.write_bytes(b"P2\n1 1\n255\n0")
+    with pytest.raises(ValueError, match="P5"):
+        ri.read_pgm(p)
