@@ -312,6 +312,10 @@ def _load(r):
                                f[16] + 128, f[13] + 128, f[14] + 128, max(f[17], 0), pads[0], pads[1], pads[2],
                                pads[3], f[15] + 128, f[1], f[2])):
             rec[i] = v
+        if conv:
+            if f[23] not in (0, 1):
+                raise ValueError("CNN layer %d (%s): unknown rounding %d (0 or 1)" % (k, names[k], f[23]))
+            rec[25] = f[23]
         if op in (MAX_POOL_2D, AVERAGE_POOL_2D):
             rec[18], rec[19] = f[11], f[12]  # window origin; the pool skips what lies outside
         if conv:

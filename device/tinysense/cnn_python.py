@@ -23,6 +23,12 @@ def _mbqm(acc, m, left, right):
     return h
 
 
+def _mulr(acc, m, left, right):
+    # Single rounding: floor((acc * m + 2**(t - 1)) / 2**t) with t = 31 - shift.
+    t = 31 - left + right
+    return (acc * m + (1 << (t - 1))) >> t
+
+
 def _fill(r, a):
     c, pw, ph, v = r[4], r[2], r[3], r[22]
     rowb = pw * c
@@ -69,7 +75,7 @@ def conv(r, w, a):
                             acc += a[xp + ky * rowb + kx * c] * ((w[j] & 255) - 128)
                             j += oc_n
                 # acc = sum((x + 128) * w); r[t] = bias - (128 + in_zp) * sum(w): their sum is TFLite's
-                q = _mbqm(acc + r[t], r[t + 1], r[t + 2], r[t + 3]) + oz
+                q = (_mulr if r[25] else _mbqm)(acc + r[t], r[t + 1], r[t + 2], r[t + 3]) + oz
                 a[d + o] = lo if q < lo else (hi if q > hi else q)
             d += oc_n
 

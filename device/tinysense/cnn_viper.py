@@ -15,7 +15,9 @@ Activations are stored *biased*: the byte is ``x + 128`` (0..255) for the int8 v
 
 with ``K = bias - (128 + in_zp) * sum(w)`` per output channel (folded at load): exactly TFLite's
 ``bias + sum(w * (x - in_zp))``. Requantization is TFLite's ``MultiplyByQuantizedMultiplier``
-with the 32x32 -> 64-bit product built from 16-bit halves (see ``conv``).
+(double rounding, ``MBQM``) or the single rounding ``MULR`` that reproduces LiteRT's
+fully-connected layers (docs/cnn.md), with the 32x32 -> 64-bit product built from 16-bit halves
+(see ``conv``).
 
 32-bit bounds (checked by ``cnn.load`` for every layer, so no intermediate leaves int32):
 ``P <= 255 * 255 * n <= 2**31 - 1`` for ``n`` taps per output, ``|K| <= 2**31 - 1``, and TFLite's
@@ -30,7 +32,8 @@ Record layout (int32 words; offsets in bytes into the arena; every word >= 0 exc
 height, 4 input channels, 5 out_h, 6 out_w, 7 out_c, 8 kh, 9 kw, 10 sh, 11 sw, 12 dst row
 stride, 13 depth multiplier (conv: 0) / pool kind (0 max, 1 average), 14 out_zp + 128,
 15 act_min + 128, 16 act_max + 128, 17 first weight, 18-21 pad top, left, bottom, right,
-22 border byte (in_zp + 128), 23 input h, 24 input w, 25-27 0; from word 28: per output channel
+22 border byte (in_zp + 128), 23 input h, 24 input w, 25 rounding (conv: 0 MBQM, 1 MULR),
+26-27 0; from word 28: per output channel
 ``K, multiplier, left shift, right shift`` (conv), or 255 thresholds (MEAN).
 """
 
@@ -79,6 +82,7 @@ def conv(r: ptr32, w: ptr8, a: ptr8):
     oz = r[14]
     lo = r[15]
     hi = r[16]
+    single = r[25]  # 0: MBQM (double rounding), 1: MULR (single rounding), docs/cnn.md
     src = int(a) + r[0]
     kwc = kw * c
     if dm:
@@ -147,12 +151,14 @@ def conv(r: ptr32, w: ptr8, a: ptr8):
                         ic += 1
                 kk = t[0]
                 acc = acc - (s << 7) + ((kk ^ m31) - m31)
-                # MultiplyByQuantizedMultiplier(acc, b, shift): u = |acc << left| < 2**31,
-                # b < 2**31. u*b = uh*bh*2**32 + (uh*bl + ul*bh)*2**16 + ul*bl with halves
-                # uh, bh < 2**15, ul, bl < 2**16; every partial product below is < 2**31 (ul*bl
-                # is split by bl's bytes: < 2**24 each) and every sum < 2**31. The result is
-                # q = floor(u*b / 2**31) and the remainder lo = u*b mod 2**31.
-                u = acc << t[2]
+                # The product u*b of u = |acc << left| (MBQM) or |acc| (MULR), u < 2**31, and
+                # the multiplier b < 2**31, as q = floor(u*b / 2**31) and rem = u*b mod 2**31:
+                # u*b = uh*bh*2**32 + (uh*bl + ul*bh)*2**16 + ul*bl with halves uh, bh < 2**15,
+                # ul, bl < 2**16; every partial product below is < 2**31 (ul*bl is split by bl's
+                # bytes: < 2**24 each) and every sum < 2**31.
+                u = acc
+                if single == 0:
+                    u = acc << t[2]
                 neg = 0
                 if u < 0:
                     u = 0 - u
@@ -169,22 +175,50 @@ def conv(r: ptr32, w: ptr8, a: ptr8):
                 s2 = (m1 & 0x7FFF) + (m2 & 0x7FFF) + (p1 >> 8)  # < 2**17
                 q = ((uh * bh) << 1) + (m1 >> 15) + (m2 >> 15) + (s2 >> 15)
                 rem = ((s2 & 0x7FFF) << 16) | ((p1 & 255) << 8) | (p0 & 255)
-                # gemmlowp's nudge: +2**30 for a product >= 0, 1 - 2**30 (then truncation toward
-                # zero) for a negative one: in magnitude, round up when rem >= 2**30 (+ 1 if < 0)
-                if rem >= h30 + neg:
-                    q += 1
-                if neg:
-                    q = 0 - q
-                k = t[3]
-                if k:  # RoundingDivideByPOT(q, k): round half away from zero
-                    mask = (1 << k) - 1
-                    rem = q & mask
-                    thr = mask >> 1
-                    if q < 0:
-                        thr += 1
-                    q = q >> k
-                    if rem > thr:
+                if single == 0:
+                    # MBQM. gemmlowp's nudge: +2**30 for a product >= 0, 1 - 2**30 (then
+                    # truncation toward zero) for a negative one: in magnitude, round up when
+                    # rem >= 2**30 (+ 1 if negative)
+                    if rem >= h30 + neg:
                         q += 1
+                    if neg:
+                        q = 0 - q
+                    k = t[3]
+                    if k:  # RoundingDivideByPOT(q, k): round half away from zero
+                        mask = (1 << k) - 1
+                        rem = q & mask
+                        thr = mask >> 1
+                        if q < 0:
+                            thr += 1
+                        q = q >> k
+                        if rem > thr:
+                            q += 1
+                else:
+                    # MULR: floor((acc*b + 2**(t-1)) / 2**t), t = 31 - shift. In magnitude M =
+                    # floor((u*b + 2**(t-1) - neg) / 2**t), from q and rem without leaving 31 bits:
+                    # each "+ 1" below compares a remainder with the half instead of adding it.
+                    k = t[2]
+                    if k:  # t = 31 - k < 31: M = q * 2**k + floor((rem + half - neg) / 2**t)
+                        k = 31 - k
+                        mask = (1 << k) - 1
+                        q = (q << t[2]) + (rem >> k)
+                        if (rem & mask) >= (1 << (k - 1)) + neg:
+                            q += 1
+                    else:
+                        k = t[3]
+                        if k:  # t = 31 + k: M = floor((q + 2**(k-1) - d) / 2**k)
+                            mask = (1 << k) - 1
+                            e = 0
+                            if neg and rem == 0:
+                                e = 1
+                            ky = q & mask
+                            q = q >> k
+                            if ky >= (1 << (k - 1)) + e:
+                                q += 1
+                        elif rem >= h30 + neg:  # t = 31
+                            q += 1
+                    if neg:
+                        q = 0 - q
                 q += oz
                 if q < lo:
                     q = lo
