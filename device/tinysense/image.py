@@ -11,7 +11,9 @@ An image is ``w * h`` bytes, row by row, one byte per pixel (0 black .. 255 whit
 ``bytes``, ``bytearray`` or ``memoryview`` (a camera frame buffer); destinations must be writable
 (``bytearray``, ``memoryview``). Every function checks sizes and buffer lengths (``TypeError`` /
 ``ValueError`` saying what was expected) and then runs one viper kernel
-(:mod:`tinysense.image_viper`); none allocates, so a camera loop can call them every frame.
+(:mod:`tinysense.image_viper`; on a port without the native emitters its plain-Python twin
+:mod:`tinysense.image_python`, same results); none allocates, so a camera loop can call them
+every frame.
 Not reentrant: the functions share one small parameter buffer (do not call them from an
 interrupt handler while the main program uses them).
 
@@ -44,9 +46,8 @@ import array
 
 try:
     from . import image_viper as _k
-except SyntaxError:  # a port built without the native emitters
-    raise ImportError("tinysense.image needs the viper code emitter (MicroPython built with "
-                      "MICROPY_EMIT_NATIVE, as ESP32, RP2040, STM32 and unix ports are); this port has none")
+except SyntaxError:  # a port without the native emitters: same results, tens of times slower
+    from . import image_python as _k
 
 MAX_SIDE = 4096
 MAX_NORMALIZE = 33025  # sum of (v - mean)**2 <= 65025 * n < 2**31

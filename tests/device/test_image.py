@@ -178,6 +178,45 @@ def test_no_allocation():
     assert gc.mem_alloc() - before == 0, gc.mem_alloc() - before
 
 
+def test_plain_python_twin_gives_the_same_results():
+    # the kernels a port without viper uses, on every fixture case (the first few of each kind)
+    from tinysense import image_python
+
+    keep = image._k
+    image._k = image_python
+    try:
+        seen = {}
+        for op, src, sw, sh, dw, dh, args, refname in cases():
+            if seen.get(op, 0) >= 4 or op == "rgb565" or sw * sh > 10000:
+                continue
+            seen[op] = seen.get(op, 0) + 1
+            s = read(src)
+            want = read(refname)
+            if op in ("minmax", "meanstd"):
+                if op == "minmax":
+                    image.normalize_minmax(s, sw * sh)
+                else:
+                    image.normalize_meanstd(s, sw * sh, args[0], args[1])
+                assert s == want, (op, src, args)
+                continue
+            d = bytearray(dw * dh)
+            if op == "crop":
+                image.crop(s, sw, sh, args[0], args[1], d, dw, dh)
+            else:
+                fn = {"area": image.downscale_area, "nearest": image.resize_nearest,
+                      "bilinear": image.resize_bilinear, "resize": image.resize}[op]
+                fn(s, sw, sh, d, dw, dh)
+            assert d == want, (op, src, dw, dh, first_diff(d, want))
+        assert len(seen) == 7, seen
+        d = bytearray(5)
+        image.gray_from_rgb565(bytes([0xFF, 0xFF, 0, 0, 0xF8, 0, 0x07, 0xE0, 0, 0x1F]), d, 5)
+        assert list(d) == [255, 0, 77, 149, 29], list(d)
+        image.gray_from_rgb565(bytes([0, 0xF8]), d, 1, big_endian=False)
+        assert d[0] == 77
+    finally:
+        image._k = keep
+
+
 def test_bad_input():
     s = bytearray(96 * 96)
     d = bytearray(32 * 32)
