@@ -142,6 +142,7 @@ def test_padding_and_shapes_of_the_test_models():
 # --------------------------------------------------------------------------- refusals
 @pytest.mark.parametrize("name, words", [
     ("bad_float", ["float model", "supported: int8"]),
+    ("bad_uint8_io", ["uint8", "supported: int8"]),
     ("bad_add", ["unsupported operators: ADD", "supported: int8 CONV_2D"]),
     ("bad_concat", ["not a single chain", "CONCATENATION", "supported:"]),
     ("bad_dilation", ["dilation 2x2 is not supported", "supported: dilation 1"]),
