@@ -332,3 +332,16 @@ def test_cli_convert(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "unsupported operators: ADD" in err and not (tmp_path / "b.tsm").exists()
     assert tflite.save(DATA / "pools.tflite", tmp_path / "p.tsm") == (tmp_path / "p.tsm").stat().st_size
+
+
+def test_fc_multiplier_is_nudged_where_q31_moves_a_step():
+    """A scale of 0.1: double(5) * 0.1 is exactly 0.5 and C rounds it to 1, but the Q31 multiplier
+    TFLite's QuantizeMultiplier gives (0.1 rounded down) puts 5 * m just below a half; the
+    converter moves the multiplier up one unit so that every step lands where LiteRT's is."""
+    assert tflite.quantize_multiplier(0.1) == (1717986918, -3)
+    m, s = tflite._fc_requant(0.1, [1.0], 1.0, 0, -128, 127, 1, "op 0 (FULLY_CONNECTED)")
+    assert (int(m[0]), int(s[0])) == (1717986919, -3)
+    acc = np.arange(-1300, 1301)
+    want = np.clip(np.sign(acc * 0.1) * np.floor(np.abs(acc * 0.1) + 0.5), -128, 127)
+    assert np.array_equal(np.clip(tflite.mul_round(acc, int(m[0]), -3), -128, 127), want)
+    assert not np.array_equal(np.clip(tflite.mul_round(acc, 1717986918, -3), -128, 127), want)
