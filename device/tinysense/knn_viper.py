@@ -5,8 +5,8 @@ without the native emitters, where this module does not compile.
 
 Work buffer ``w`` (int32 words, laid out by ``knn.KNN``): ``w[0]`` stored samples N, ``w[1]``
 features n (1..32767), ``w[2]`` k (1..255), ``w[3]``/``w[4]`` smallest/largest stored feature
-(biased: ``v ^ 0x8000``, 0..65535), ``w[5]`` = (2**31 - 1) // n, then at word 8 the heap's
-high words ``H[k]``, low words ``L[k]``, sample indices ``I[k]``, 256 vote counters, and the
+(biased: ``v ^ 0x8000``, 0..65535), ``w[5]`` = (2**31 - 1) // n, ``w[6]`` = 2**31 - 1, then at
+word 8 the heap's high words ``H[k]``, low words ``L[k]``, sample indices ``I[k]``, 256 vote counters, and the
 biased query (u16, n of them).
 
 32-bit bounds (every value below stays in 0..2**31 - 1, so ptr32 loads read the same on x64,
@@ -56,7 +56,7 @@ def nearest(data: ptr16, x: ptr16, w: ptr32, lab: ptr8) -> int:
             fast = 1
     j = 0
     while j < k:
-        hh[j] = 0x7FFFFFFF
+        hh[j] = w[6]  # 2**31 - 1, above every distance (a literal would not be a small int for mpy-cross)
         ll[j] = 0xFFFF
         ii[j] = 0
         j += 1
