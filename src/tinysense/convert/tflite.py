@@ -568,7 +568,7 @@ def _convert_op(g, name, op, x, out, what, layers) -> Layer:
     xs = g.shape(x)
     if name == "FULLY_CONNECTED":
         n_in = int(np.prod(xs))
-        if xs and xs[0] != 1 and len(xs) > 1 and int(np.prod(xs[1:])) * xs[0] == n_in and xs[0] > 1:
+        if len(xs) > 1 and xs[0] != 1:
             raise ValueError(f"{what}: batch size {xs[0]}; supported: batch 1")
         in_shape = (1, 1, n_in)
     else:
