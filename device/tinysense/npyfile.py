@@ -209,9 +209,9 @@ class Reader:
         if len(raw) < hlen:
             raise Truncated("%s: truncated .npy header: %d of its %d bytes present"
                             % (name, len(raw), hlen))
-        try:
-            text = raw.decode("utf-8" if major == 3 else "latin-1")
-        except (UnicodeError, ValueError):  # MicroPython decodes latin-1 as UTF-8
+        try:  # the header is ASCII in practice (UTF-8 in version 3.0); latin-1 is not on every port
+            text = raw.decode()
+        except Exception:  # noqa: BLE001 - UnicodeError, or a port without that codec
             text = "".join(chr(b) for b in raw)
         d = _parse_header(text, name)
         descr = d["descr"]
