@@ -351,7 +351,7 @@ def _check_bound(layer, what):
     if layer.acc_bound > 2**31 - 1:
         raise ValueError(f"{what}: worst-case accumulator {layer.acc_bound} exceeds int32 (2**31 - 1); "
                          "supported: layers whose sum of |weight| * 255 + |bias| fits int32")
-    if layer.shift is not None and len(layer.shift):
+    if layer.rounding == ROUND_DOUBLE and layer.shift is not None and len(layer.shift):
         left = int(np.max(np.maximum(layer.shift, 0)))
         if left and layer.acc_bound * 2**left > 2**31 - 1:
             raise ValueError(f"{what}: requantization shifts the accumulator left by {left} bits and may leave int32")
@@ -404,8 +404,8 @@ def _fc_requant(in_scale, w_scales, out_scale, out_zp, act_min, act_max, out_c, 
         if sh > 30:
             raise ValueError(f"{what}: requantization scale {eff:g} is too large; supported: scales below 2**30")
         qs = np.arange(act_min - 1, act_max + 2, dtype=np.float64)
-        centre = np.floor((qs - out_zp - 0.5) / eff)
-        acc = (centre[:, None] + np.arange(-3, 4)[None, :]).ravel().astype(np.int64)
+        centre = np.clip(np.floor((qs - out_zp - 0.5) / eff), -(2.0**31), 2.0**31)  # accumulators are int32
+        acc = np.clip(centre[:, None] + np.arange(-3, 4)[None, :], -(2**31 - 1), 2**31 - 1).ravel().astype(np.int64)
         want = np.clip(_round_away_np(acc.astype(np.float64) * eff) + out_zp, act_min, act_max)
         for d in (0, 1, -1, 2, -2, 3, -3, 4, -4, 5, -5, 6, -6, 7, -7, 8, -8):
             m = m0 + d
