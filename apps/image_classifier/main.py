@@ -6,7 +6,7 @@ brightness (mean 128, standard deviation 48: a dim and a bright scene look alike
 quantize it to the model's int8 input, run the CNN (``tinysense.cnn``), act on the decision
 (print it; with ``LED_PIN`` set, drive that pin high while the target class is seen) and
 light-sleep until the next frame. Frames, model input and scores live in buffers made once: the
-loop allocates nothing but its printed lines.
+loop allocates only for its printed line and the probability (a few floats).
 
 Camera: an ESP32 board with micropython-camera-API firmware (``camera`` module), GRAYSCALE
 96x96 frames (``tinysense.sensors.camera.Camera``). On the unix port the same file replays image
