@@ -23,7 +23,12 @@ import micropython
 def magnitude(win: ptr16, dst: ptr16, n: int):
     """dst[i] = floor(sqrt(x*x + y*y + z*z) / 2) for the planar window x = win[0..n-1],
     y = win[n..2n-1], z = win[2n..3n-1]: isqrt of floor(S / 4) summed from quarter squares
-    (each x*x <= 2**30, the sum <= 3 * 2**28 < 2**31). Results <= 28378."""
+    (each x*x <= 2**30, the sum <= 3 * 2**28 < 2**31). Results <= 28378.
+
+    The root is Newton's iteration r = (r + q // r) // 2 started from the previous sample's
+    root (neighbouring samples have close magnitudes: one or two steps), then corrected by
+    +-1 until r*r <= q < (r+1)**2 (exact); r <= 28378, so (r+1)**2 < 2**30."""
+    r = 16384
     i = 0
     while i < n:
         x = (win[i] ^ 0x8000) - 0x8000
@@ -33,17 +38,21 @@ def magnitude(win: ptr16, dst: ptr16, n: int):
         y = y * y
         z = z * z
         q = (x >> 2) + (y >> 2) + (z >> 2) + (((x & 3) + (y & 3) + (z & 3)) >> 2)
-        r = 0
-        b = 1 << 28  # q < 2**30
-        while b > q:
-            b >>= 2
-        while b:
-            if q >= r + b:
-                q -= r + b
-                r = (r >> 1) + b
-            else:
-                r >>= 1
-            b >>= 2
+        if q == 0:
+            dst[i] = 0
+            i += 1
+            continue
+        if r == 0:
+            r = 1
+        t = (r + q // r) >> 1
+        while t - r > 1 or r - t > 1:
+            r = t
+            t = (r + q // r) >> 1
+        r = t
+        while r * r > q:
+            r -= 1
+        while (r + 1) * (r + 1) <= q:
+            r += 1
         dst[i] = r
         i += 1
 
