@@ -30,6 +30,8 @@ def nearest(data: ptr16, x: ptr16, w: ptr32, lab: ptr8) -> int:
     # index order, kept in a max-heap of the k smallest exactly as scikit-learn's heap_push
     # (a row enters only if strictly nearer than the heap's largest; equal children prefer
     # the left one), then the majority class among the k, ties to the smallest class index.
+    # A row whose partial sum already exceeds the heap's largest distance is abandoned: it
+    # could not enter (entering needs strictly less), so the result is the same.
     ns = w[0]
     n = w[1]
     k = w[2]
@@ -61,12 +63,26 @@ def nearest(data: ptr16, x: ptr16, w: ptr32, lab: ptr8) -> int:
         ii[j] = 0
         j += 1
     row = data
+    n4 = n & ~3
+    lim = w[6]  # fast path: a partial sum above this can no longer enter the heap
     j = 0
     while j < ns:
         s = 0
         t = 0
         f = 0
         if fast:
+            while f < n4:  # four features a turn, then give up on a row already too far
+                d = (row[f] ^ 0x8000) - q[f]
+                s += d * d
+                d = (row[f + 1] ^ 0x8000) - q[f + 1]
+                s += d * d
+                d = (row[f + 2] ^ 0x8000) - q[f + 2]
+                s += d * d
+                d = (row[f + 3] ^ 0x8000) - q[f + 3]
+                s += d * d
+                f += 4
+                if s > lim:
+                    f = n + 1
             while f < n:
                 d = (row[f] ^ 0x8000) - q[f]
                 s += d * d
@@ -74,6 +90,18 @@ def nearest(data: ptr16, x: ptr16, w: ptr32, lab: ptr8) -> int:
             t = s & 0xFFFF
             s = s >> 16
         else:
+            while f < n4:  # two features a turn
+                d = (row[f] ^ 0x8000) - q[f]
+                d = d * d
+                s += (d >> 16) & 0xFFFF
+                t += d & 0xFFFF
+                d = (row[f + 1] ^ 0x8000) - q[f + 1]
+                d = d * d
+                s += (d >> 16) & 0xFFFF
+                t += d & 0xFFFF
+                f += 2
+                if s > hh[0]:  # at least s * 65536: beyond the heap's largest
+                    f = n + 1
             while f < n:
                 d = (row[f] ^ 0x8000) - q[f]
                 d = d * d
@@ -101,6 +129,8 @@ def nearest(data: ptr16, x: ptr16, w: ptr32, lab: ptr8) -> int:
             hh[c] = s
             ll[c] = t
             ii[c] = j
+            if hh[0] < 32768:
+                lim = (hh[0] << 16) | ll[0]
         j += 1
     j = 0
     while j < k:
