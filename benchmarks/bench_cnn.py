@@ -101,7 +101,8 @@ def litert_scores(tflite: Path, x: np.ndarray) -> np.ndarray:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--rounds", type=int, default=5, help="10 x ROUNDS timed calls per figure, fastest kept (default 5)")
+    ap.add_argument("--rounds", type=int, default=5,
+                    help="10 x ROUNDS timed calls per figure, the fastest kept (default 5)")
     ap.add_argument("--out", metavar="FILE", help="also write the tables to this markdown file")
     args = ap.parse_args(argv)
     from tinysense import build
@@ -136,11 +137,12 @@ def main(argv=None) -> int:
         print(f"running the {variant} variant on the unix port...", file=sys.stderr)
         results[variant] = run_device(libdir, args.rounds, frame, list(models.values()))
     ref = "mpy" if "mpy" in results else "py"
-    dev, prep = results[ref]
+    dev = results[ref][0]
 
-    lines = ["### int8 CNN inference (MicroPython unix port, x64)", "",
-             "| model | input | MACs | model file | arena | RAM loaded | µs / inference (.py) | µs (.mpy) "
-             "| Cortex-M3 instructions | est. ms at 240 MHz | est. frames/s with preprocessing | scores = NumPy ref = LiteRT |",
+    header = ("| model | input | MACs | model file | arena | RAM loaded | µs / inference (.py) | µs (.mpy) "
+              "| Cortex-M3 instructions | est. ms at 240 MHz | est. frames/s with preprocessing "
+              "| scores = NumPy ref = LiteRT |")
+    lines = ["### int8 CNN inference (MicroPython unix port, x64)", "", header,
              "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     face_us = dev.get("face", {}).get("us")
     layer_lines = []
@@ -173,19 +175,22 @@ def main(argv=None) -> int:
             f"| {'–' if ms is None else f'{ms:.0f}'} | {'–' if fps is None else f'{fps:.1f}'} "
             f"| {'yes' if same else 'NO: ' + str(r['scores'])}{alloc} |")
         if not same:
-            notes.append(f"{name}: device {r['scores']}, NumPy {list(map(int, ref_np))}, LiteRT {list(map(int, ref_rt))}")
+            notes.append(f"{name}: device {r['scores']}, NumPy {list(map(int, ref_np))}, "
+                         f"LiteRT {list(map(int, ref_rt))}")
         layer_lines += [f"#### {name}: time per layer (`model.profile`, {ref} build)", "",
                         "| # | layer | MACs | µs | share | ns / MAC |", "|---:|---|---:|---:|---:|---:|"]
         tot = sum(r["layers"]) or 1
-        for k, (lname, us) in enumerate(zip(r["layer_names"], r["layers"])):
+        for k, (lname, us) in enumerate(zip(r["layer_names"], r["layers"], strict=True)):
             m = macs(ir.layers[k]) if k < len(ir.layers) else 0
             layer_lines.append(f"| {k} | {lname} | {m:,} | {us:,} | {100 * us / tot:.0f}% | "
                                f"{1000 * us / m if m else 0:.1f} |")
-        layer_lines.append(f"| | total | {total_macs:,} | {sum(r['layers']):,} | | {1000 * tot / total_macs:.1f} |")
+        layer_lines.append(f"| | total | {total_macs:,} | {sum(r['layers']):,} | | "
+                           f"{1000 * tot / total_macs:.1f} |")
         layer_lines.append("")
     lines += ["", *layer_lines]
     lines += ["### Preprocessing of a 96x96 camera frame", "",
-              "| step | µs (.py) | µs (.mpy) | Cortex-M3 instructions | est. µs at 240 MHz |", "|---|---:|---:|---:|---:|"]
+              "| step | µs (.py) | µs (.mpy) | Cortex-M3 instructions | est. µs at 240 MHz |",
+              "|---|---:|---:|---:|---:|"]
     py_prep = results.get("py", ({}, {}))[1]
     mpy_prep = results.get("mpy", ({}, {}))[1]
 
@@ -207,10 +212,10 @@ def main(argv=None) -> int:
     lines.append(f"| int8 quantization, 32x32 (`model.quantize_input`) | {'–' if qa is None else f'{qa:,.0f}'} "
                  f"| {'–' if qb is None else f'{qb:,.0f}'} "
                  f"| {M3_INSTRUCTIONS['quantize_32x32']:,} | {M3_INSTRUCTIONS['quantize_32x32'] / MHZ:,.0f} |")
-    lines += ["", "Estimates at 240 MHz: Cortex-M3 instruction counts of the .mpy code at one instruction per "
-              "cycle (module docstring); frames/s = 240e6 / (inference + block means + normalisation + "
-              "quantization instructions). NumPy ref: `tinysense.convert.tflite.reference_run` on CPython; "
-              "LiteRT: reference kernels (BUILTIN_REF)."]
+    lines += ["", ("Estimates at 240 MHz: Cortex-M3 instruction counts of the .mpy code at one instruction per "
+                   "cycle (module docstring); frames/s = 240e6 / (inference + block means + normalisation + "
+                   "quantization instructions). NumPy ref: `tinysense.convert.tflite.reference_run` on CPython; "
+                   "LiteRT: reference kernels (BUILTIN_REF).")]
     lines += [f"- {n}" for n in notes]
     text = "\n".join(lines)
     print(text)

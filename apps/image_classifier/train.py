@@ -267,7 +267,7 @@ def main(argv=None) -> int:
 
 def face(args, report, log):
     log("face / no face: skimage lfw_subset, 96x96 frames -> device preprocessing -> 32x32")
-    (x_tr, y_tr), (x_te, y_te), test_frames, idx_te = face_data(args.seed, args.copies)
+    (x_tr, y_tr), (x_te, y_te), test_frames, _ = face_data(args.seed, args.copies)
     model = train(build_cnn(FACE_SIZE, 2), x_tr, y_tr, args.epochs, args.seed, log)
     float_acc = float(np.mean(np.argmax(model.predict(to_float(x_te), verbose=0), axis=1) == y_te))
     rng = np.random.default_rng(args.seed)

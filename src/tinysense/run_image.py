@@ -308,8 +308,8 @@ def replay(images, model, *, threshold=0.5, normalize="meanstd", raw_size=None, 
     from .paths import DEVICE_DIR
 
     tsm, _ = model_paths(model)
-    args = ["--images", str(Path(images).resolve()), "--model", str(tsm.resolve()), "--threshold", repr(float(threshold)),
-            "--normalize", normalize, "--period", "1000", "--count", str(count)]
+    args = ["--images", str(Path(images).resolve()), "--model", str(tsm.resolve()),
+            "--threshold", repr(float(threshold)), "--normalize", normalize, "--period", "1000", "--count", str(count)]
     if raw_size:
         args += ["--raw-size", f"{raw_size[0]}x{raw_size[1]}"]
     res = Result()
@@ -361,7 +361,7 @@ def check(res: Result, images, model, *, normalize="meanstd", raw_size=None) -> 
 def table(chk: Check) -> str:
     lines = ["| frame | image | device | p | logits (device) | LiteRT | prep µs | infer µs |",
              "|---:|---|---|---:|---|---|---:|---:|"]
-    for fr, logits, k, p, same in chk.rows:
+    for fr, logits, _, p, same in chk.rows:
         lines.append(f"| {fr.n} | {fr.name} | {fr.label}{' **detected**' if fr.detected else ''} | "
                      f"{p:.3f} | {fr.logits} | {'equal' if same else f'DIFFERS: {list(map(int, logits))}'} | "
                      f"{fr.prep_us} | {fr.infer_us} |")
@@ -435,7 +435,7 @@ def demo(out_dir, say=print) -> int:
         chk = check(res, folder, model)
         say(f"      {model} model ({MODELS[model].name}), {len(res.frames)} images from "
             f"{folder.relative_to(ROOT).as_posix()}:")
-        for fr, logits, k, p, same in chk.rows:
+        for fr, logits, _, p, same in chk.rows:
             say(f"        {fr.name:14s} -> {fr.label:8s} p={p:.3f}{' DETECTED' if fr.detected else '         '}"
                 f"  prep {fr.prep_us / 1000:5.2f} ms  infer {fr.infer_us / 1000:6.2f} ms"
                 f"  {'= LiteRT' if same else 'DIFFERS from LiteRT ' + str(list(map(int, logits)))}")

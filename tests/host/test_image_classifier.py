@@ -55,7 +55,7 @@ def test_face_app_decisions(face_run):
                    "nonface_1.pgm": False, "nonface_2.pgm": False, "nonface_3.pgm": False}, got
     # the device's probability is the softmax of its logits with the file's scale: same as the host's
     chk = ri.check(face_run, FACES, "face")
-    for fr, logits, k, p, same in chk.rows:
+    for fr, _, k, p, _same in chk.rows:
         assert fr.label == ("face" if k == 1 else "no face")
         assert abs(fr.p - p) <= 5e-4, (fr.name, fr.p, p)  # printed with 3 decimals
     assert face_run.lines[-1].startswith("end: 7 frames, 3 detected")
