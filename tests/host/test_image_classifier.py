@@ -218,3 +218,19 @@ def test_pgm_reader(tmp_path):
     p.write_bytes(b"P2\n1 1\n255\n0")
     with pytest.raises(ValueError, match="P5"):
         ri.read_pgm(p)
+
+
+def test_bench_cnn_runs(tmp_path, capsys):
+    # one quick pass of benchmarks/bench_cnn.py: every model's device scores equal the NumPy
+    # reference and LiteRT on the benchmark's input, and inference allocates nothing
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_cnn", ri.ROOT / "benchmarks" / "bench_cnn.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = tmp_path / "bench.md"
+    assert bench.main(["--rounds", "1", "--out", str(out)]) == 0
+    text = out.read_text()
+    rows = [line for line in text.splitlines() if line.startswith(("| face |", "| digits |", "| cnn32 |"))]
+    assert len(rows) == 3 and all(r.rstrip().endswith("| yes |") for r in rows), rows
+    assert "FULLY_CONNECTED 512->2" in text and "downscale_area" in text
