@@ -103,7 +103,7 @@ def test_rejects_unsupported_files():
         parts = " ".join(line).split("|")
         name, words = parts[0], parts[1:]
         for partial in (False, True):
-            msg = raises(ValueError, npyfile.Reader, DIR + name, partial=partial, words=[name] + words)
+            raises(ValueError, npyfile.Reader, DIR + name, partial=partial, words=[name] + words)
         count += 1
     assert count == 13, count
     # a short header is a truncation even with partial=True
