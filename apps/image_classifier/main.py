@@ -39,6 +39,9 @@ FRAME_W, FRAME_H = 96, 96  # camera frame (FrameSize.R96X96)
 CAMERA_ARGS = {}  # pins for a generic firmware, e.g. {"data_pins": [...], "vsync_pin": 6, ...}
 LED_PIN = None  # a GPIO driven high while the target class is seen (e.g. 4: ESP32-CAM flash LED)
 PERIOD_MS = 1000  # from one frame to the next
+LIGHT_SLEEP = True  # False if your camera does not work after machine.lightsleep (then time.sleep_ms)
+STALE_FRAMES = 1  # frames to drop after a sleep: the driver's default grab mode (WHEN_EMPTY) keeps
+#                   fb_count frames taken before the sleep
 THRESHOLD = 0.5  # probability of the target class that counts as detected
 NORMALIZE = "meanstd"  # "meanstd", "minmax" or "none": the model was trained with meanstd
 TARGET_MEAN, TARGET_STD = 128, 48
@@ -111,6 +114,8 @@ def open_camera(opts):
         cam = camera.Camera(FRAME_W, FRAME_H, **CAMERA_ARGS)
     except ImportError:
         fail("no camera module on this port: give --images DIR (PGM or raw files)")
+    except (OSError, ValueError, TypeError) as e:  # wrong pins, no PSRAM, no camera answering
+        fail("camera set-up failed: %s (check CAMERA_ARGS in main.py)" % (e,))
     return cam, "camera %dx%d GRAYSCALE" % (FRAME_W, FRAME_H)
 
 
@@ -186,7 +191,7 @@ class Classifier:
 def main(argv):
     opts = options(argv)
     replay = bool(opts["images"])
-    clock = sleep.ReplayClock() if replay else sleep.Clock()
+    clock = sleep.ReplayClock() if replay else sleep.Clock(light=LIGHT_SLEEP)
     cam, cam_what = open_camera(opts)
     clf = Classifier(opts["model"], opts["normalize"])
     m = clf.model
@@ -199,6 +204,9 @@ def main(argv):
     t_prep = t_inf = 0
     while not opts["count"] or count < opts["count"]:
         t0 = clock.ticks_ms()
+        if not replay and count:
+            for _ in range(STALE_FRAMES):
+                cam.capture_into(frame)
         size = cam.capture_into(frame)
         if size is None:
             break
