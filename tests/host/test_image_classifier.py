@@ -234,3 +234,48 @@ def test_bench_cnn_runs(tmp_path, capsys):
     rows = [line for line in text.splitlines() if line.startswith(("| face |", "| digits |", "| cnn32 |"))]
     assert len(rows) == 3 and all(r.rstrip().endswith("| yes |") for r in rows), rows
     assert "FULLY_CONNECTED 512->2" in text and "downscale_area" in text
+
+
+FAKE_CAMERA = '''
+# Stand-in for micropython-camera-API's camera module: frames of one image, counted.
+class PixelFormat:
+    RGB565 = 0
+    GRAYSCALE = 3
+
+
+class FrameSize:
+    R96X96 = 0
+
+
+class Camera:
+    captures = 0
+
+    def __init__(self, pixel_format=None, frame_size=None, **kw):
+        assert pixel_format == PixelFormat.GRAYSCALE and frame_size == FrameSize.R96X96
+        with open(%r, "rb") as f:
+            self.frame = memoryview(f.read())
+
+    def capture(self):
+        Camera.captures += 1
+        print("capture", Camera.captures)
+        return self.frame
+
+    def free_buffer(self):
+        pass
+'''
+
+
+def test_main_with_a_camera(tmp_path):
+    # the board path of main.py (no --images): camera.Camera over a stand-in driver, the stale
+    # frame dropped after each sleep, the system clock
+    raw = tmp_path / "face.u8"
+    ri.read_pgm(FACES / "face_2.pgm").tofile(raw)
+    (tmp_path / "camera.py").write_text(FAKE_CAMERA % str(raw))
+    out = unixport.run(ri.APP_DIR / "main.py", ["--count", "3", "--period", "0", "--model", str(ri.MODELS["face"])],
+                       libdirs=[DEVICE_DIR, tmp_path], cwd=ri.APP_DIR)
+    assert out.returncode == 0, out.stderr
+    lines = out.stdout.splitlines()
+    assert "camera 96x96 GRAYSCALE" in lines[0] and "time.sleep_ms" in lines[0], lines[0]
+    frames = [line for line in lines if line.startswith("frame ")]
+    assert len(frames) == 3 and all("camera 96x96 -> face (class 1)" in f and "DETECTED" in f for f in frames)
+    assert [line for line in lines if line.startswith("capture")][-1] == "capture 5"  # 3 frames + 2 stale
