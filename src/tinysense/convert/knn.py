@@ -78,7 +78,7 @@ def _check_estimator(est):
     if metric == "minkowski" and params.get("p") == 2:
         params.pop("p")
         metric = "euclidean"
-    if metric != "euclidean" or params:
+    if metric not in ("euclidean", "l2") or params:
         problems.append(f"metric={est.metric!r} (p={est.p!r}, metric_params={est.metric_params!r})")
     if getattr(est, "outputs_2d_", False):
         problems.append("several outputs (y with more than one column)")
@@ -87,7 +87,7 @@ def _check_estimator(est):
     if problems:
         raise ValueError(
             f"unsupported {name} setting: {'; '.join(problems)}. Supported: weights='uniform' with the "
-            "Euclidean distance (metric='euclidean', or 'minkowski' with p=2), one output, dense data; "
+            "Euclidean distance (metric='euclidean' or 'l2', or 'minkowski' with p=2), one output, dense data; "
             "any algorithm (the neighbours are brute force's)"
         )
 
