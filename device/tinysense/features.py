@@ -12,7 +12,7 @@ min max median q25 q75 iqr rms mcr`` (mean-crossing rate, per 1000 sample pairs)
 octave steps). Exact integer definitions, shared with the host's ``tinysense.features``
 (numpy), are in docs/features.md; host and device agree to the count.
 
-One viper pass per signal for the sums and crossings, a viper Shell sort for the quantiles,
+One viper pass per signal for the sums and crossings, a viper sort for the quantiles,
 the fixed-point FFT of :mod:`tinysense.fft` (windows shorter than 64 samples zero-padded) for
 band energies. All buffers are made once; ``compute`` allocates nothing. Needs the native
 emitters (viper).
@@ -145,7 +145,7 @@ class Extractor:
         self.nfft = nfft if needs_fft else 0
         lim = _isqrt((2 ** 31 - 1) // n)
         blocks = []
-        size = 9
+        size = 9  # v[0]: current block, v[1..8]: sort gaps
         for si in range(nsig):
             nb = len(want[si][1])
             if nb > MAX_BANDS:
@@ -185,7 +185,8 @@ class Extractor:
         self._blocks = blocks
         self._used = used
         self._mag = array.array("h", bytearray(2 * n)) if channels in used else None
-        self._srt = array.array("h", bytearray(2 * n))
+        # the sort copy, the radix sort's other half and its 256 counts
+        self._srt = array.array("h", bytearray(4 * n + 512))
         if needs_fft:
             self._fft = fft.RFFT(nfft)
             self._fin = array.array("h", bytearray(2 * nfft))
