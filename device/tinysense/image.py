@@ -4,7 +4,7 @@
     small = bytearray(32 * 32)
     image.downscale_area(frame, 96, 96, small, 32, 32)   # 3x3 block means
     image.normalize_meanstd(small, 32 * 32)              # mean 128, standard deviation 48
-    image.resize(frame, 96, 96, small, 20, 20)           # any size: area when it divides, else bilinear
+    image.resize(frame, 160, 120, small, 32, 32)         # any size: block means, then bilinear
     image.gray_from_rgb565(rgb, gray, 96 * 96)           # an ESP32 camera's RGB565 frame -> gray
 
 An image is ``w * h`` bytes, row by row, one byte per pixel (0 black .. 255 white). Sources may be
@@ -55,6 +55,7 @@ MAX_BILINEAR = 1 << 23  # sw * dw and sh * dh must stay below this
 
 _p = array.array("i", (0, 0, 0, 0, 0, 0, 0, 0))
 _lut = bytearray(256)
+_mid = bytearray(0)  # resize's intermediate image, grown to the largest size needed (then reused)
 
 
 def _side(v, name):
@@ -102,6 +103,8 @@ def downscale_area(src, sw, sh, dst, dw, dh):
         raise ValueError("area block %dx%d is larger than 65536 pixels" % (fx, fy))
     _p[4] = fx
     _p[5] = fy
+    _p[6] = 0
+    _p[7] = 0
     _k.area(src, dst, _p)
 
 
@@ -125,13 +128,42 @@ def resize_bilinear(src, sw, sh, dst, dw, dh):
 
 
 def resize(src, sw, sh, dst, dw, dh):
-    """Any resize, the best way available: a copy for equal sizes, :func:`downscale_area` when
-    both sides shrink by whole factors, otherwise :func:`resize_bilinear`."""
-    if type(sw) is int and type(dw) is int and type(sh) is int and type(dh) is int and sw >= dw and sh >= dh \
-            and dw > 0 and dh > 0 and not sw % dw and not sh % dh and (sw // dw) * (sh // dh) <= 65536:
+    """Any resize, the best way available, with little aliasing:
+
+    - both sides shrink by whole factors (or stay equal): :func:`downscale_area`;
+    - a side shrinks by 2x or more, not evenly: block means first, by the whole factors
+      ``fx = sw // dw`` and ``fy = sh // dh`` (1 for a side that does not shrink 2x), over the
+      centred ``(sw // fx) * fx`` by ``(sh // fy) * fy`` region (up to ``fx - 1`` columns and
+      ``fy - 1`` rows left out, split between both edges, left/top getting the smaller half), into
+      an intermediate ``sw // fx`` by ``sh // fy`` image; then :func:`resize_bilinear` to
+      ``dw x dh``; e.g. 160x120 -> 32x32: 5x3 blocks to 32x40, then bilinear;
+    - otherwise (enlarging, or shrinking by less than 2x): :func:`resize_bilinear`.
+
+    The intermediate image lives in a module buffer that grows to the largest size needed (the
+    first call at a size allocates it; later calls allocate nothing)."""
+    global _mid
+    _sizes(src, sw, sh, dst, dw, dh)
+    if sw >= dw and sh >= dh and not sw % dw and not sh % dh and (sw // dw) * (sh // dh) <= 65536:
         downscale_area(src, sw, sh, dst, dw, dh)  # equal sizes: 1x1 blocks, a copy
-    else:
+        return
+    fx = sw // dw if sw >= 2 * dw else 1
+    fy = sh // dh if sh >= 2 * dh else 1
+    if (fx == 1 and fy == 1) or fx * fy > 65536:
         resize_bilinear(src, sw, sh, dst, dw, dh)
+        return
+    mw = sw // fx
+    mh = sh // fy
+    if len(_mid) < mw * mh:
+        _mid = bytearray(mw * mh)
+    p = _p
+    p[2] = mw
+    p[3] = mh
+    p[4] = fx
+    p[5] = fy
+    p[6] = (sw - mw * fx) >> 1
+    p[7] = (sh - mh * fy) >> 1
+    _k.area(src, _mid, p)
+    resize_bilinear(_mid, mw, mh, dst, dw, dh)
 
 
 def crop(src, sw, sh, x, y, dst, dw, dh):

@@ -8,7 +8,7 @@ def area(src, dst, p):
     half = n >> 1
     o = 0
     for oy in range(dh):
-        row = oy * fy * sw
+        row = (p[7] + oy * fy) * sw + p[6]
         for ox in range(dw):
             s = 0
             k = row + ox * fx

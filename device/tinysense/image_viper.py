@@ -20,8 +20,8 @@ import micropython
 
 @micropython.viper
 def area(src: ptr8, dst: ptr8, p: ptr32):
-    # p: sw, sh, dw, dh, fx, fy. dst[oy, ox] = (sum of the fy x fx block + n // 2) // n,
-    # n = fx * fy: the block mean rounded half up.
+    # p: sw, sh, dw, dh, fx, fy, x0, y0. dst[oy, ox] = (sum of the fy x fx block + n // 2) // n,
+    # n = fx * fy: the block mean rounded half up; the blocks tile the region from (x0, y0).
     sw = p[0]
     dw = p[2]
     dh = p[3]
@@ -29,10 +29,11 @@ def area(src: ptr8, dst: ptr8, p: ptr32):
     fy = p[5]
     n = fx * fy
     half = n >> 1
+    base = p[7] * sw + p[6]
     o = 0
     oy = 0
     while oy < dh:
-        row = oy * fy * sw
+        row = base + oy * fy * sw
         ox = 0
         while ox < dw:
             s = 0

@@ -2,7 +2,7 @@
 
     image.downscale_area(frame, 96, 96, small, 32, 32)   # 3x3 block means
     image.normalize_meanstd(small, 32 * 32)              # mean 128, standard deviation 48
-    image.resize(frame, 96, 96, small, 20, 20)           # area when it divides, else bilinear
+    image.resize(frame, 160, 120, small, 32, 32)         # block means, then bilinear for the rest
     image.gray_from_rgb565(rgb, gray, 96 * 96)           # ESP32 camera RGB565 -> gray
 
 Sources: ``bytes``, ``bytearray`` or ``memoryview``; destinations ``bytearray`` or
@@ -35,8 +35,11 @@ def resize_bilinear(src: _Buffer, sw: int, sh: int, dst: _Writable, dw: int, dh:
     interpolation with 8-bit weights."""
 
 def resize(src: _Buffer, sw: int, sh: int, dst: _Writable, dw: int, dh: int) -> None:
-    """:func:`downscale_area` when both sides shrink by whole factors (a copy for equal sizes),
-    else :func:`resize_bilinear`."""
+    """Any resize with little aliasing: :func:`downscale_area` when both sides shrink by whole
+    factors (a copy for equal sizes); for an uneven shrink of 2x or more, block means by the whole
+    factors over the centred region into a reused module buffer, then bilinear (e.g. 160x120 ->
+    32x32: 5x3 blocks to 32x40, then bilinear); otherwise :func:`resize_bilinear`. The first call
+    at a new largest size allocates the intermediate buffer."""
 
 def crop(src: _Buffer, sw: int, sh: int, x: int, y: int, dst: _Writable, dw: int, dh: int) -> None:
     """Copy the ``dw x dh`` rectangle at ``(x, y)``; ``ValueError`` if it leaves the image."""

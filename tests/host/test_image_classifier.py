@@ -96,14 +96,16 @@ def test_raw_frames_count_and_loop(tmp_path):
 
 
 def test_other_sizes_are_resized(tmp_path):
-    # a 50x40 frame (bilinear to 32x32) and a 192x192 one (6x6 block means)
+    # a 50x40 frame (bilinear to 32x32), a 192x192 one (6x6 block means) and a 160x120 one
+    # (5x3 block means to 32x40, then bilinear)
     img = ri.read_pgm(FACES / "face_1.pgm")
     big = np.repeat(np.repeat(img, 2, axis=0), 2, axis=1)
-    for name, a in (("a_odd.pgm", ri.resize_bilinear(img, 50, 40)), ("b_big.pgm", big)):
+    qqvga = ri.resize_bilinear(img, 160, 120)
+    for name, a in (("a_odd.pgm", ri.resize_bilinear(img, 50, 40)), ("b_big.pgm", big), ("c_qqvga.pgm", qqvga)):
         (tmp_path / name).write_bytes(f"P5\n{a.shape[1]} {a.shape[0]}\n255\n".encode() + a.tobytes())
     res = ri.replay(tmp_path, "face")
     assert res.returncode == 0, res.stderr
-    assert [(f.width, f.height) for f in res.frames] == [(50, 40), (192, 192)]
+    assert [(f.width, f.height) for f in res.frames] == [(50, 40), (192, 192), (160, 120)]
     assert ri.check(res, tmp_path, "face").mismatches == 0
 
 
@@ -182,6 +184,19 @@ def test_bilinear_is_within_one_level_of_float():
     rows = af[:, x0] * (1 - f) + af[:, x1] * f
     ref = rows[x0, :] * (1 - f)[:, None] + rows[x1, :] * f[:, None]
     assert np.max(np.abs(got - ref)) < 2.5
+
+
+def test_uneven_shrink_averages_first():
+    # 160x120 -> 32x32: 5x3 block means to 32x40 (no pixel skipped), then bilinear
+    rng = np.random.default_rng(3)
+    a = rng.integers(0, 256, (120, 160)).astype(np.uint8)
+    mid = ri.downscale_area(a, 32, 40)
+    assert np.array_equal(ri.resize(a, 32, 32), ri.resize_bilinear(mid, 32, 32))
+    # 320x240: 10x7 blocks over rows 1..238 (the two left-over rows split between the edges)
+    b = rng.integers(0, 256, (240, 320)).astype(np.uint8)
+    assert np.array_equal(ri.resize(b, 32, 32), ri.resize_bilinear(ri.downscale_area(b[1:239], 32, 34), 32, 32))
+    # noise shrunk 5x unevenly keeps far less of its variance than skipping pixels would
+    assert ri.resize(a, 32, 32).std() < 0.6 * ri.resize_bilinear(a, 32, 32).std()
 
 
 def test_nearest_upscale_repeats_pixels():
