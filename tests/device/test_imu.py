@@ -374,14 +374,18 @@ def test_replay_simulated_clock():
 
 
 def test_replay_real_time():
+    # bounds from the wall clock around the calls, so a loaded machine cannot fail it
     r = imu.ReplayIMU(DIR + "rec.npy", realtime=True)
     t0 = time.ticks_ms()
     r.start()
-    r.sleep_ms(60)
+    r.sleep_ms(60)  # time.sleep_ms: at least 60 ms pass
     n = r.fifo_level()
     ms = time.ticks_diff(time.ticks_ms(), t0)
-    assert ms >= 60 and n == ms * 100 // 1000 or n == ms * 100 // 1000 - 1, (n, ms)
-    assert r.fifo_level() <= n + 1  # no simulated step in real time
+    assert 5 <= n <= ms * 100 // 1000, (n, ms)
+    n2 = r.fifo_level()  # no simulated step in real time: only the wall clock adds frames
+    ms = time.ticks_diff(time.ticks_ms(), t0)
+    assert n <= n2 <= ms * 100 // 1000, (n, n2, ms)
+    assert r.ticks_ms() >= 60
 
 
 def test_replay_overflow_like_the_chip():
