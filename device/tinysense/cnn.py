@@ -146,7 +146,7 @@ class CNN:
         a = self._a
         _put(x, a, self._gin)
         for f, r in self._plan:
-            f(r, w, a)
+            f(a, w, r)
 
     def predict(self, x):
         """Class index (0 .. n-1) for the int8 input ``x``: the first index of the largest
@@ -182,7 +182,7 @@ class CNN:
         _put(x, a, self._gin)
         k = 0
         for f, r in self._plan:
-            f(r, w, a)
+            f(a, w, r)
             t1 = time.ticks_us()
             out_us[k] = time.ticks_diff(t1, t0)
             t0 = t1
@@ -263,12 +263,17 @@ def _load(r):
         lay_in.append((ph, pw, pads))
         size[k & 1] = max(size[k & 1], ph * pw * f[3])
         shape = (f[4], f[5], f[6])
-        rec_bytes += 4 * (_HEAD + (255 if f[0] == MEAN else 4 * f[6] if f[0] in (1, 2, 6) else 0)) + 32
+        rec_bytes += 4 * (_HEAD + (255 if f[0] == MEAN else 8 * f[6] if f[0] in (1, 2, 6) else 0)) + 32
     n_out = shape[0] * shape[1] * shape[2]
     if n_out != h[4]:
         raise ValueError("CNN header says %d scores, the last layer gives %d" % (h[4], n_out))
     size[nl & 1] = max(size[nl & 1], n_out)
-    arena_bytes = size[0] + size[1]
+    # scratch after the two buffers: one window of the largest convolution (kh > 1)
+    scratch = 0
+    for k in range(nl):
+        if lay[24 * k] == CONV_2D and lay[24 * k + 7] > 1:
+            scratch = max(scratch, lay[24 * k + 7] * lay[24 * k + 8] * lay[24 * k + 3])
+    arena_bytes = size[0] + size[1] + scratch
     need = arena_bytes + n_w + 4 * (n_b + 2 * n_q + n_t) + rec_bytes + 600
     gc.collect()
     free = gc.mem_free()
@@ -306,7 +311,7 @@ def _load(r):
         dst = base[(k + 1) & 1] + (npads[0] * npw + npads[1]) * oc
         conv = op in (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED)
         n_ch = 255 if op == MEAN else (oc if conv else 0)
-        rec = array.array("i", bytearray(4 * (_HEAD + (4 * n_ch if conv else n_ch))))
+        rec = array.array("i", bytearray(4 * (_HEAD + (8 * n_ch if conv else n_ch))))
         for i, v in enumerate((base[k & 1], dst, pw, ph, ic, f[4], f[5], oc, f[7], f[8], f[9], f[10],
                                npw * oc, f[20] if op == DEPTHWISE_CONV_2D else (1 if op == AVERAGE_POOL_2D else 0),
                                f[16] + 128, f[13] + 128, f[14] + 128, max(f[17], 0), pads[0], pads[1], pads[2],
@@ -316,6 +321,8 @@ def _load(r):
             if f[23] not in (0, 1):
                 raise ValueError("CNN layer %d (%s): unknown rounding %d (0 or 1)" % (k, names[k], f[23]))
             rec[25] = f[23]
+            rec[26] = size[0] + size[1]
+            rec[27] = 1 if f[13] >= f[16] else 0
         if op in (MAX_POOL_2D, AVERAGE_POOL_2D):
             rec[18], rec[19] = f[11], f[12]  # window origin; the pool skips what lies outside
         if conv:
@@ -381,8 +388,14 @@ def _tables(k, name, f, rec, w, bias, mult, shft):
         if 65025 * taps > _I32 or (kk if kk > 0 else -kk) > _I32:
             raise ValueError("CNN layer %d (%s): %d taps per output (or a bias of %d) is too large for the "
                              "32-bit kernel" % (k, name, taps, b))
-        t = _HEAD + 4 * o
+        t = _HEAD + 8 * o
+        left = e if e > 0 else 0
+        right = -e if e < 0 else 0
+        j = 31 - left if f[23] and left else right  # bits the rounding drops (cnn_viper.conv)
         rec[t] = kk
-        rec[t + 1] = m
-        rec[t + 2] = e if e > 0 else 0
-        rec[t + 3] = -e if e < 0 else 0
+        rec[t + 1] = m >> 16
+        rec[t + 2] = m & 0xFFFF
+        rec[t + 3] = left
+        rec[t + 4] = right
+        rec[t + 5] = (1 << j) - 1
+        rec[t + 6] = (1 << j) >> 1

@@ -45,7 +45,7 @@ def _fill(r, a):
         p += rowb
 
 
-def conv(r, w, a):
+def conv(a, w, r):
     """CONV_2D / FULLY_CONNECTED (``r[13] == 0``) or DEPTHWISE_CONV_2D (``r[13]`` = depth
     multiplier) over the padded, biased input; see :func:`tinysense.cnn_viper.conv`."""
     _fill(r, a)
@@ -58,7 +58,7 @@ def conv(r, w, a):
         for ox in range(r[6]):
             xb = r[0] + oy * r[10] * rowb + ox * r[11] * c
             for o in range(oc_n):
-                t = _HEAD + 4 * o
+                t = _HEAD + 8 * o
                 acc = 0
                 if dm == 0:
                     wp = r[17] + o * kh * kw * c
@@ -75,12 +75,13 @@ def conv(r, w, a):
                             acc += a[xp + ky * rowb + kx * c] * ((w[j] & 255) - 128)
                             j += oc_n
                 # acc = sum((x + 128) * w); r[t] = bias - (128 + in_zp) * sum(w): their sum is TFLite's
-                q = (_mulr if r[25] else _mbqm)(acc + r[t], r[t + 1], r[t + 2], r[t + 3]) + oz
+                m = r[t + 1] << 16 | r[t + 2]
+                q = (_mulr if r[25] else _mbqm)(acc + r[t], m, r[t + 3], r[t + 4]) + oz
                 a[d + o] = lo if q < lo else (hi if q > hi else q)
             d += oc_n
 
 
-def pool(r, w, a):
+def pool(a, w, r):
     """MAX_POOL_2D (``r[13] == 0``) or AVERAGE_POOL_2D over the in-bounds part of each window."""
     c, ih, iw, kh, kw = r[4], r[23], r[24], r[8], r[9]
     rowb = r[2] * c
@@ -107,7 +108,7 @@ def pool(r, w, a):
             d += c
 
 
-def mean(r, w, a):
+def mean(a, w, r):
     """MEAN over height and width by the 255 thresholds (docs/cnn.md)."""
     c = r[4]
     n = r[23] * r[24]

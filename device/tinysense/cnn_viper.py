@@ -3,8 +3,8 @@
 Kept apart so that :mod:`tinysense.cnn` can fall back to :mod:`tinysense.cnn_python` on a port
 built without the native emitters, where this module does not compile.
 
-Every layer kernel (``conv``, ``pool``, ``mean``: the same three arguments, ``w`` the biased
-weights, unused by ``pool`` and ``mean``) reads one layer record ``r`` (``array('i')``, built and checked by ``cnn.load``) and
+Every layer kernel (``conv``, ``pool``, ``mean``: the same three arguments ``a, w, r``, ``w``
+the biased weights, unused by ``pool`` and ``mean``) reads one layer record ``r`` (``array('i')``, built and checked by ``cnn.load``) and
 works in the activation arena ``a`` (``bytearray``) at the byte offsets the record gives.
 Activations are stored *biased*: the byte is ``x + 128`` (0..255) for the int8 value ``x``, so
 ``ptr8`` loads (unsigned on every arch) need no sign extension; weights are biased the same way
@@ -33,17 +33,23 @@ height, 4 input channels, 5 out_h, 6 out_w, 7 out_c, 8 kh, 9 kw, 10 sh, 11 sw, 1
 stride, 13 depth multiplier (conv: 0) / pool kind (0 max, 1 average), 14 out_zp + 128,
 15 act_min + 128, 16 act_max + 128, 17 first weight, 18-21 pad top, left, bottom, right,
 22 border byte (in_zp + 128), 23 input h, 24 input w, 25 rounding (conv: 0 MBQM, 1 MULR),
-26-27 0; from word 28: per output channel
-``K, multiplier, left shift, right shift`` (conv), or 255 thresholds (MEAN).
+26 scratch (kh * kw * c bytes for the window of a convolution), 27 1 if act_min >= out_zp
+(conv); from word 28: per output channel
+8 words ``K, bh, bl, left, right, mask, half, 0`` (conv; the multiplier ``bh * 2**16 + bl``, the
+shifts, and the rounding mask and half, see ``conv``), or 255 thresholds (MEAN).
 """
 
 import micropython
 
 
 @micropython.viper
-def conv(r: ptr32, w: ptr8, a: ptr8):
+def conv(x: ptr8, wq: ptr8, r: ptr32):
     # CONV_2D and FULLY_CONNECTED (a 1x1 convolution of a 1x1 image) when r[13] == 0,
-    # DEPTHWISE_CONV_2D when r[13] (the depth multiplier) > 0.
+    # DEPTHWISE_CONV_2D when r[13] (the depth multiplier) > 0. x is the arena and wq the
+    # weights on entry; both then serve as the dot product's cursors: the arguments are the
+    # locals the Thumb emitter keeps in registers (the others live on the stack).
+    a = ptr8(x)
+    w = int(wq)
     c = r[4]
     pw = r[2]
     rowb = pw * c  # bytes per padded input row
@@ -83,6 +89,9 @@ def conv(r: ptr32, w: ptr8, a: ptr8):
     lo = r[15]
     hi = r[16]
     single = r[25]  # 0: MBQM (double rounding), 1: MULR (single rounding), docs/cnn.md
+    clip = r[27]  # 1 when act_min >= out_zp: an accumulator <= 0 gives act_min
+    scr = int(a) + r[26]  # scratch: one window, n bytes
+    n = kh * kw * c  # taps of a (non-depthwise) output
     src = int(a) + r[0]
     kwc = kw * c
     if dm:
@@ -97,37 +106,67 @@ def conv(r: ptr32, w: ptr8, a: ptr8):
         while ox < ow:
             xb = src + oy * sy + ox * sx
             s = 0
-            if dm == 0:  # sum of the window, shared by every output channel
-                xp = xb
-                ky = 0
-                while ky < kh:
-                    x = ptr8(xp)
+            xs = xb
+            if dm == 0:
+                # The window as n contiguous bytes in the weights' (ky, kx, i) order: copied to
+                # the scratch area unless it already is (one kernel row). Its sum s is shared by
+                # every output channel.
+                if kh > 1:
+                    xs = scr
+                    j = 0
+                    xp = xb
+                    ky = 0
+                    while ky < kh:
+                        x = ptr8(xp)
+                        i = 0
+                        while i < kwc:
+                            e = x[i]
+                            ptr8(scr)[j] = e
+                            s += e
+                            j += 1
+                            i += 1
+                        xp += rowb
+                        ky += 1
+                else:
+                    x = ptr8(xb)
                     i = 0
-                    while i < kwc:
+                    while i < n:
                         s += x[i]
                         i += 1
-                    xp += rowb
-                    ky += 1
             o = 0
-            wp = int(w) + r[17]
+            wp = w + r[17]
             t = ptr32(int(r) + 112)
             ic = 0
             mc = 0
             while o < oc_n:
                 acc = 0
                 if dm == 0:
-                    xp = xb
-                    ky = 0
-                    while ky < kh:
-                        x = ptr8(xp)
-                        wq = ptr8(wp)
-                        i = 0
-                        while i < kwc:
-                            acc += x[i] * wq[i]
-                            i += 1
-                        xp += rowb
-                        wp += kwc
-                        ky += 1
+                    # dot product of n bytes, unrolled: one expression per 16 (then 4) products
+                    # is about 13 Thumb instructions a product, a loop step per product ~40
+                    x = ptr8(xs)
+                    wq = ptr8(wp)
+                    k = n >> 4
+                    while k > 0:
+                        acc += (x[0] * wq[0] + x[1] * wq[1] + x[2] * wq[2] + x[3] * wq[3] + x[4] * wq[4]
+                                + x[5] * wq[5] + x[6] * wq[6] + x[7] * wq[7] + x[8] * wq[8] + x[9] * wq[9]
+                                + x[10] * wq[10] + x[11] * wq[11] + x[12] * wq[12] + x[13] * wq[13]
+                                + x[14] * wq[14] + x[15] * wq[15])
+                        x = ptr8(int(x) + 16)
+                        wq = ptr8(int(wq) + 16)
+                        k -= 1
+                    k = (n >> 2) & 3
+                    while k > 0:
+                        acc += x[0] * wq[0] + x[1] * wq[1] + x[2] * wq[2] + x[3] * wq[3]
+                        x = ptr8(int(x) + 4)
+                        wq = ptr8(int(wq) + 4)
+                        k -= 1
+                    k = n & 3
+                    while k > 0:
+                        acc += x[0] * wq[0]
+                        x = ptr8(int(x) + 1)
+                        wq = ptr8(int(wq) + 1)
+                        k -= 1
+                    wp += n
                 else:  # depthwise: output channel o reads input channel ic = o // dm
                     s = 0
                     xp = xb + ic
@@ -151,81 +190,75 @@ def conv(r: ptr32, w: ptr8, a: ptr8):
                         ic += 1
                 kk = t[0]
                 acc = acc - (s << 7) + ((kk ^ m31) - m31)
-                # The product u*b of u = |acc << left| (MBQM) or |acc| (MULR), u < 2**31, and
-                # the multiplier b < 2**31, as q = floor(u*b / 2**31) and rem = u*b mod 2**31:
-                # u*b = uh*bh*2**32 + (uh*bl + ul*bh)*2**16 + ul*bl with halves uh, bh < 2**15,
-                # ul, bl < 2**16; every partial product below is < 2**31 (ul*bl is split by bl's
-                # bytes: < 2**24 each) and every sum < 2**31.
+                if acc <= 0 and clip:
+                    # The result is oz - M with M >= 0 and the clamp's low end lo >= oz (ReLU,
+                    # ReLU6): the output is lo whatever M is, so skip the requantization.
+                    a[d + o] = lo
+                    t = ptr32(int(t) + 32)
+                    o += 1
+                    continue
+                # Requantization in magnitude: u = |acc << left| (MBQM) or |acc| (MULR), u < 2**31,
+                # times the multiplier b = bh * 2**16 + bl < 2**31 (t[1], t[2]), as
+                # q = floor(u*b / 2**31) and rem = u*b mod 2**31, from 16-bit halves:
+                # u*b = uh*bh*2**32 + (uh*bl + ul*bh)*2**16 + ul*bl, uh, bh < 2**15, ul, bl < 2**16.
+                # Products uh*bh, uh*bl, ul*bh < 2**31; ul*bl < 2**32 is unsigned (uint) and only
+                # its halves are used; every sum < 2**31. Then each rounding adds 1 where a
+                # remainder reaches its half, so nothing is ever added past 31 bits.
                 u = acc
                 if single == 0:
-                    u = acc << t[2]
+                    u = acc << t[3]
                 neg = 0
                 if u < 0:
                     u = 0 - u
                     neg = 1
-                b = t[1]
                 uh = u >> 16
                 ul = u & 0xFFFF
-                bh = b >> 16
-                bl = b & 0xFFFF
-                m1 = uh * bl
-                m2 = ul * bh
-                p0 = ul * (bl & 255)
-                p1 = ul * (bl >> 8) + (p0 >> 8)  # ul*bl = p1*256 + (p0 & 255), p1 < 2**25
-                s2 = (m1 & 0x7FFF) + (m2 & 0x7FFF) + (p1 >> 8)  # < 2**17
-                q = ((uh * bh) << 1) + (m1 >> 15) + (m2 >> 15) + (s2 >> 15)
-                rem = ((s2 & 0x7FFF) << 16) | ((p1 & 255) << 8) | (p0 & 255)
+                m1 = uh * t[2]
+                m2 = ul * t[1]
+                lw = uint(ul) * uint(t[2])
+                s2 = (m1 & 0x7FFF) + (m2 & 0x7FFF) + int(lw >> 16)  # < 2**17
+                q = ((uh * t[1]) << 1) + (m1 >> 15) + (m2 >> 15) + (s2 >> 15)
+                rem = ((s2 & 0x7FFF) << 16) | int(lw & 0xFFFF)
+                k = t[4]
                 if single == 0:
-                    # MBQM. gemmlowp's nudge: +2**30 for a product >= 0, 1 - 2**30 (then
-                    # truncation toward zero) for a negative one: in magnitude, round up when
-                    # rem >= 2**30 (+ 1 if negative)
+                    # MBQM. SaturatingRoundingDoublingHighMul: gemmlowp's nudge (+2**30, or
+                    # 1 - 2**30 and truncation toward zero for a negative product) rounds the
+                    # magnitude up when rem >= 2**30 (+ 1 if negative); RoundingDivideByPOT by k
+                    # (half away from zero): up when the dropped bits (mask t[5]) reach half t[6].
                     if rem >= h30 + neg:
                         q += 1
-                    if neg:
-                        q = 0 - q
-                    k = t[3]
-                    if k:  # RoundingDivideByPOT(q, k): round half away from zero
-                        mask = (1 << k) - 1
-                        rem = q & mask
-                        thr = mask >> 1
-                        if q < 0:
-                            thr += 1
+                    if k:
+                        e = q & t[5]
                         q = q >> k
-                        if rem > thr:
+                        if e >= t[6]:
                             q += 1
                 else:
-                    # MULR: floor((acc*b + 2**(t-1)) / 2**t), t = 31 - shift. In magnitude M =
-                    # floor((u*b + 2**(t-1) - neg) / 2**t), from q and rem without leaving 31 bits:
-                    # each "+ 1" below compares a remainder with the half instead of adding it.
-                    k = t[2]
-                    if k:  # t = 31 - k < 31: M = q * 2**k + floor((rem + half - neg) / 2**t)
-                        k = 31 - k
-                        mask = (1 << k) - 1
-                        q = (q << t[2]) + (rem >> k)
-                        if (rem & mask) >= (1 << (k - 1)) + neg:
+                    # MULR: floor((acc*b + 2**(T-1)) / 2**T), T = 31 - shift, in magnitude
+                    # floor((u*b + 2**(T-1) - neg) / 2**T); mask t[5] = 2**j - 1, half t[6] = 2**(j-1)
+                    # for j = T (T < 31) or j = k (T = 31 + k).
+                    if t[3]:  # T < 31: q * 2**(31-T) + floor((rem + half - neg) / 2**T)
+                        e = rem & t[5]
+                        q = (q << t[3]) + (rem >> (31 - t[3]))
+                        if e >= t[6] + neg:
                             q += 1
-                    else:
-                        k = t[3]
-                        if k:  # t = 31 + k: M = floor((q + 2**(k-1) - d) / 2**k)
-                            mask = (1 << k) - 1
-                            e = 0
-                            if neg and rem == 0:
-                                e = 1
-                            ky = q & mask
-                            q = q >> k
-                            if ky >= (1 << (k - 1)) + e:
-                                q += 1
-                        elif rem >= h30 + neg:  # t = 31
+                    elif k:  # T = 31 + k: floor((q + half - d) / 2**k), d = 1 if neg and rem == 0
+                        e = q & t[5]
+                        q = q >> k
+                        if neg and rem == 0:
+                            e -= 1
+                        if e >= t[6]:
                             q += 1
-                    if neg:
-                        q = 0 - q
+                    elif rem >= h30 + neg:  # T = 31
+                        q += 1
+                if neg:
+                    q = 0 - q
                 q += oz
                 if q < lo:
                     q = lo
                 if q > hi:
                     q = hi
                 a[d + o] = q
-                t = ptr32(int(t) + 16)
+                t = ptr32(int(t) + 32)
                 o += 1
             d += oc_n
             ox += 1
@@ -233,7 +266,7 @@ def conv(r: ptr32, w: ptr8, a: ptr8):
 
 
 @micropython.viper
-def pool(r: ptr32, w: ptr8, a: ptr8):
+def pool(a: ptr8, w: ptr8, r: ptr32):
     # MAX_POOL_2D (r[13] == 0) and AVERAGE_POOL_2D (r[13] == 1) over the in-bounds part of each
     # window; the input is unpadded (row stride r[2] * c). Average: TFLite's rounding of the
     # int8 sum (no zero point) by the number n of in-bounds positions, half away from zero.
@@ -303,7 +336,7 @@ def pool(r: ptr32, w: ptr8, a: ptr8):
 
 
 @micropython.viper
-def mean(r: ptr32, w: ptr8, a: ptr8):
+def mean(a: ptr8, w: ptr8, r: ptr32):
     # MEAN over height and width: the int8 sum of each channel (|sum| <= 128 * h * w), then
     # the output is -128 + the number of thresholds <= sum (binary search over 255 sorted
     # thresholds from word 28, docs/cnn.md); stored biased, that is just the count.

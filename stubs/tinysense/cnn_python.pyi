@@ -9,17 +9,17 @@ Same records and integers as the viper kernels; hundreds of times slower, and it
 
 from array import array
 
-def conv(r: array[int], w: array[int], a: bytearray) -> None:
+def conv(a: bytearray, w: array[int], r: array[int]) -> None:
     """CONV_2D / FULLY_CONNECTED (``r[13] == 0``) or DEPTHWISE_CONV_2D (``r[13]`` = depth
     multiplier) of layer record ``r`` with the biased weights ``w``, arena ``a``: fills the
     input's zero-point border, then TFLite's accumulator and MultiplyByQuantizedMultiplier
     (unbounded Python integers), zero point and clamp per output."""
 
-def pool(r: array[int], w: array[int], a: bytearray) -> None:
+def pool(a: bytearray, w: array[int], r: array[int]) -> None:
     """MAX_POOL_2D (``r[13] == 0``) or AVERAGE_POOL_2D (TFLite's rounding) over the in-bounds
     part of each window; ``w`` is unused."""
 
-def mean(r: array[int], w: array[int], a: bytearray) -> None:
+def mean(a: bytearray, w: array[int], r: array[int]) -> None:
     """MEAN over height and width: int8 sum per channel, output by the 255 thresholds in ``r``
     (binary search); ``w`` is unused."""
 

@@ -40,7 +40,7 @@ def run_to(model, x, k):
 
     put(x, model._a, model._gin)
     for f, r in model._plan[:k + 1]:
-        f(r, model._w, model._a)
+        f(model._a, model._w, r)
 
 
 def first_bad_layer(folder, name, model, x, n_in, index):
@@ -142,8 +142,9 @@ def test_attributes():
     assert model.layer_names == ["CONV_2D 3x3 s1 8ch", "MAX_POOL_2D 2x2 s2 8ch", "CONV_2D 3x3 s2 16ch",
                                  "MEAN 4x4", "FULLY_CONNECTED 16->5"], model.layer_names
     # buffer 0: the 16x16x1 input padded to 18x18 for layer 0, 8x8x8 padded to 9x9x8 for
-    # layer 2 (3x3 stride 2 SAME pads 0 before, 1 after); buffer 1: layer 0's 16x16x8
-    assert model.arena_bytes == max(18 * 18, 9 * 9 * 8) + 16 * 16 * 8, model.arena_bytes
+    # layer 2 (3x3 stride 2 SAME pads 0 before, 1 after); buffer 1: layer 0's 16x16x8; then a
+    # scratch window of the largest convolution (3x3x8)
+    assert model.arena_bytes == max(18 * 18, 9 * 9 * 8) + 16 * 16 * 8 + 3 * 3 * 8, model.arena_bytes
     assert model.class_names == ("c0", "c1", "c2", "c3", "c4")
     assert abs(model.input_scale - 0.02) < 1e-7
     assert -128 <= model.input_zero_point <= 127
@@ -308,7 +309,7 @@ def test_plain_python_twin_gives_the_same_results():
                 label = model.scores(x, want)
                 cnn_python.put(x, model._a, model._gin)
                 for fn, r in model._plan:
-                    twin[fn](r, model._w, model._a)
+                    twin[fn](model._a, model._w, r)
                 cnn_python.get(model._a, got, model._gout)
                 assert bytes(got) == bytes(want), (name, k)
                 assert cnn_python.argmax(model._a, model._gout) == label
