@@ -132,7 +132,7 @@ class KNN:
             self._labels = bytearray(capacity)
         except MemoryError:
             raise MemoryError("KNN storage needs %d bytes (%d samples x %d features x 2 + %d label bytes)"
-                              % (3 * n_features * capacity, capacity, n_features, capacity))
+                              % ((2 * n_features + 1) * capacity, capacity, n_features, capacity))
         w = array.array("i", bytearray(4 * (_W + 3 * k + 256) + 2 * n_features + 2))
         w[1], w[2], w[5], w[6] = n_features, k, 0x7FFFFFFF // n_features, 0x7FFFFFFF
         self._w = w

@@ -24,7 +24,7 @@ class KNN:
     """k-NN classifier with storage for ``capacity`` samples, allocated once.
 
     Parameters: ``n_features`` (1..32767), ``capacity`` (samples, >= k; storage is
-    ``3 * n_features * capacity`` bytes), ``k`` (neighbours that vote, 1..255), ``classes``
+    ``(2 * n_features + 1) * capacity`` bytes), ``k`` (neighbours that vote, 1..255), ``classes``
     (optional labels known in advance: all ints or all strs).
 
     Raises ``ValueError`` for out-of-range numbers, ``MemoryError`` (with the bytes needed)

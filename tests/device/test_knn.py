@@ -242,6 +242,7 @@ def test_bad_inputs_raise_clear_errors():
     expect_error(ValueError, knn.KNN, 4, 10, 256, words=("k", "255"))
     expect_error(ValueError, knn.KNN, 4, 2, 3, words=("k=3", "capacity"))
     expect_error(TypeError, knn.KNN, 4, 10, 3, [1, "a"], words=("int",))
+    expect_error(MemoryError, knn.KNN, 32767, 30000, words=("1966050000 bytes",))
     m = knn.KNN(4, 300, 3)
     x = array.array("h", [0] * 4)
     expect_error(TypeError, m.add, [0] * 4, 1, words=("array",))
