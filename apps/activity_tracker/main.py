@@ -49,6 +49,7 @@ MODEL = "model.tsm"
 LAYOUT = "features.tsm"
 RATE = None  # IMU sample rate in Hz (25 or 100); None: the rate the feature layout was made for
 FILL = 0.5  # read the FIFO when it holds this fraction of its capacity (at most 0.75)
+LIGHT_SLEEP = False  # machine.lightsleep while the FIFO fills: less current, but the USB console pauses
 SMOOTH = 5  # majority of the last SMOOTH windows (1: no smoothing)
 MODE = "track"  # or "collect": record labelled examples
 COLLECT_LABEL = "other"
@@ -62,7 +63,7 @@ def options(argv):
     opts = {"replay": None, "model": MODEL, "layout": LAYOUT, "rate": RATE, "fill": FILL, "smooth": SMOOTH,
             "collect": COLLECT_LABEL if MODE == "collect" else None, "seconds": COLLECT_SECONDS,
             "countdown": COLLECT_COUNTDOWN, "out": COLLECT_DIR, "count": COLLECT_COUNT,
-            "realtime": False, "quiet": False, "features": False}
+            "realtime": False, "quiet": False, "features": False, "light-sleep": LIGHT_SLEEP}
     i = 1
     while i < len(argv):
         a = argv[i]
@@ -83,7 +84,7 @@ def options(argv):
                 fail("bad value %r for %s" % (argv[i + 1], a))
             opts[key] = v
             i += 2
-        elif a in ("--realtime", "--quiet", "--features"):
+        elif a in ("--realtime", "--quiet", "--features", "--light-sleep"):
             opts[key] = True
             i += 1
         else:
@@ -187,7 +188,7 @@ def open_imu(opts, rate, path=None):
         Pin(HOLD_PIN, Pin.OUT, value=1)
     bus = I2C(I2C_BUS[0], scl=Pin(I2C_BUS[1]), sda=Pin(I2C_BUS[2]), freq=I2C_FREQ)
     try:
-        dev = imu_mod.MPU6886(bus, address=IMU_ADDRESS, rate=rate, range_g=2)
+        dev = imu_mod.MPU6886(bus, address=IMU_ADDRESS, rate=rate, range_g=2, light_sleep=opts["light-sleep"])
     except OSError as e:
         fail("no MPU6886 at I2C address 0x%02x on SCL %d / SDA %d: %s" % (IMU_ADDRESS, I2C_BUS[1], I2C_BUS[2], e))
     return dev, "MPU6886 at 0x%02x on I2C(%d, scl=%d, sda=%d)" % (IMU_ADDRESS, I2C_BUS[0], I2C_BUS[1], I2C_BUS[2])
@@ -234,18 +235,25 @@ class Tracker:
 
         Timestamps are sensor time: frames received up to the end of the window, divided by
         the rate. After a FIFO overflow (frames lost) the window starts again empty."""
+        buf = array.array("h", bytearray(2 * 3 * threshold))
+        self.win.reset()
+        self.vote.reset()
+        self.windows = 0
+        lost = imu.overflows
+        imu.start()
+        try:
+            self._loop(imu, threshold, buf, lost)
+        finally:  # also on Ctrl-C: the FIFO stops filling
+            imu.stop()
+        return self.windows
+
+    def _loop(self, imu, threshold, buf, lost):
         rate, ex, win, planar, feats = imu.rate, self.ex, self.win, self.planar, self.feats
         predict, classes, index, vote, counts = self.model.predict, self.model.classes, self.index, self.vote, self.counts
         hop, length = ex.hop, ex.length
-        buf = array.array("h", bytearray(2 * 3 * threshold))
-        win.reset()
-        vote.reset()
-        self.windows = 0
         received = 0  # frames read from the FIFO
         base = 0  # frames received when the window last started empty
         since = 0  # windows since then
-        lost = imu.overflows
-        imu.start()
         while not imu.done:
             level = wait_for(imu, threshold, rate)
             if imu.overflows != lost:
@@ -280,8 +288,6 @@ class Tracker:
                         print("features %d %s" % (i, " ".join([str(v) for v in feats])))
                 if not k and not popped:
                     fail("the window accepted no frames and had none to give (window %d)" % self.windows)
-        imu.stop()
-        return self.windows
 
 
 def load_model(opts):
@@ -326,7 +332,12 @@ def track(opts):
         print("  FIFO: %d frames, read at %d (%d ms of data)" % (imu.fifo_capacity, threshold,
                                                                  threshold * 1000 // rate))
         gc.collect()
-        n = tracker.run(imu, threshold)
+        try:
+            n = tracker.run(imu, threshold)
+        except KeyboardInterrupt:  # Ctrl-C on the console
+            total += tracker.windows
+            print("stopped after %d windows" % tracker.windows)
+            break
         total += n
         print("end of %s: %d windows" % (path or "input", n))
     print("end: %d windows; smoothed: %s%s" % (total, ", ".join(
@@ -394,23 +405,27 @@ def collect(opts):
         imu.start()
         print("recording %s ..." % name)
         lost = imu.overflows
-        while got < rows and not imu.done:
-            level = wait_for(imu, min(threshold, rows - got), rate)
-            if not level:
-                continue
-            n = imu.read_fifo(buf)
-            take = min(n, rows - got)
-            out.write(buf, take)
-            out.flush()  # the header describes every row written so far: a power cut keeps them
-            got += take
+        stopped = False
+        try:
+            while got < rows and not imu.done:
+                level = wait_for(imu, min(threshold, rows - got), rate)
+                if not level:
+                    continue
+                n = imu.read_fifo(buf)
+                take = min(n, rows - got)
+                out.write(buf, take)
+                out.flush()  # the header describes every row written so far: a power cut keeps them
+                got += take
+        except KeyboardInterrupt:  # Ctrl-C: keep what was recorded
+            stopped = True
         imu.stop()
         out.close()
         made += 1
         print("saved %s: %d rows (%s s at %d Hz), label %s" % (name, got, fmt_time(got, rate), rate, label))
         if imu.overflows != lost:
             print("  the FIFO overflowed %d times: this recording has gaps (a lower FILL)" % (imu.overflows - lost))
-        if got < rows:
-            print("the input ended after %d of %d rows" % (got, rows))
+        if stopped or got < rows:
+            print("%s after %d of %d rows" % ("stopped" if stopped else "the input ended", got, rows))
             break
     print("end: %d recordings" % made)
 

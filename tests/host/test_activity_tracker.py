@@ -195,3 +195,115 @@ def test_majority_ties_go_to_the_latest():
     assert ra.majority(["a", "b", "b", "a"], 4) == ["a", "b", "b", "a"]
     assert ra.majority(["a", "a", "b", "b", "b", "c"], 3) == ["a", "a", "a", "b", "b", "b"]
     assert ra.majority(["a", "b", "c"], 1) == ["a", "b", "c"]
+
+
+FAKE_MACHINE = '''"""A board for the activity tracker's hardware path on the unix port: machine.Pin, and a
+machine.I2C with an MPU6886 on it that samples a recording into its FIFO (8-byte frames: x, y,
+z big-endian and the temperature) at the rate its registers set. Its clock moves only in
+machine.lightsleep(ms); once every frame has been sampled, the next sleep is a Ctrl-C."""
+import sys
+
+RECORDING = %r
+pins = []
+
+
+class Pin:
+    IN, OUT, PULL_UP = 1, 3, 2
+
+    def __init__(self, pin, mode=None, pull=None, value=None):
+        pins.append((pin, mode, pull, value))
+
+    def value(self, v=None):
+        return 1
+
+
+class _Chip:
+    def __init__(self):
+        with open(RECORDING, "rb") as f:
+            raw = f.read()
+        hl = raw[8] | raw[9] << 8
+        self.data = raw[10 + hl:]
+        self.n = len(self.data) // 6
+        self.regs = bytearray(128)
+        self.regs[0x75] = 0x19
+        self.fifo = bytearray()
+        self.pos = 0
+        self.t_ms = 0
+        self.due = 0.0
+
+    def tick(self, ms):
+        on = self.regs[0x6A] & 0x40 and self.regs[0x23] & 0x08
+        rate = 1000 // (1 + self.regs[0x19])
+        self.t_ms += ms
+        if not on:
+            return
+        self.due += ms * rate / 1000
+        while self.due >= 1 and self.pos < self.n:
+            self.due -= 1
+            if len(self.fifo) + 8 > 1024:  # FIFO_MODE=1: a full FIFO keeps its frames
+                self.regs[0x3A] |= 0x10
+            else:
+                d = self.data[6 * self.pos:6 * self.pos + 6]
+                self.fifo += bytes([d[1], d[0], d[3], d[2], d[5], d[4], 0x0B, 0x7E])
+            self.pos += 1
+
+
+chip = None
+
+
+class I2C:
+    def __init__(self, bus, scl=None, sda=None, freq=None):
+        global chip
+        self.args = (bus, scl, sda, freq)
+        chip = _Chip()
+
+    def readfrom_mem_into(self, addr, reg, buf):
+        if addr != 0x68:
+            raise OSError(19)
+        if reg == 0x74:
+            n = len(buf)
+            buf[:] = chip.fifo[:n]
+            chip.fifo = chip.fifo[n:]
+            return
+        for i in range(len(buf)):
+            r = reg + i
+            buf[i] = (len(chip.fifo) >> 8 if r == 0x72 else len(chip.fifo) & 0xFF if r == 0x73
+                      else chip.regs[r])
+            if r == 0x3A:
+                chip.regs[0x3A] = 0
+
+    def writeto_mem(self, addr, reg, buf):
+        if addr != 0x68:
+            raise OSError(19)
+        for i in range(len(buf)):
+            v = buf[i]
+            if reg + i == 0x6A and v & 0x04:
+                chip.fifo = bytearray()
+                v &= ~0x04
+            chip.regs[reg + i] = v if reg + i != 0x75 else 0x19
+
+
+def lightsleep(ms):
+    if chip.pos >= chip.n:
+        raise KeyboardInterrupt
+    chip.tick(ms)
+'''
+
+
+def test_hardware_path_with_a_simulated_mpu6886(trained, tmp_path):
+    """main.py without --replay drives machine.I2C through sensors.imu.MPU6886, here a simulated
+    chip that plays a held-out recording: the same windows as the host, then Ctrl-C stops it."""
+    row = har.read_heldout(trained)[0]
+    rec = DATA / "recordings" / row["recording"]
+    (tmp_path / "machine.py").write_text(FAKE_MACHINE % str(rec))
+    env = dict(os.environ)
+    env["MICROPYPATH"] = unixport.micropython_path_env([tmp_path, DEVICE_DIR])
+    proc = subprocess.run([unixport.micropython_path(), str(ra.APP_DIR / "main.py"), "--light-sleep",
+                           "--model", str(trained / har.MODEL_FILE), "--layout", str(trained / har.LAYOUT_FILE)],
+                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60, check=False)
+    assert proc.returncode == 0, proc.stderr + proc.stdout[-1500:]
+    assert "MPU6886 at 0x68 on I2C(0, scl=22, sda=21)" in proc.stdout
+    assert "stopped after 14 windows" in proc.stdout
+    got = [line.split()[6] for line in proc.stdout.split("\n") if line.startswith("window ")]
+    host = [p for _, _, p in har.read_predictions(trained)[row["recording"]]]
+    assert got == host
