@@ -341,6 +341,8 @@ def _load(r):
         plan.append(((_conv if conv else _mean if op == MEAN else _pool), rec))
     _flip(w, len(w))
     ph, pw, pads = lay_in[0]
+    if lay[0] == FULLY_CONNECTED:
+        pw = h[2]  # reads the image flattened
     gin = array.array("i", (base[0] + (pads[0] * pw + pads[1]) * h[3], h[1], h[2] * h[3], pw * h[3]))
     gout = array.array("i", (base[nl & 1], n_out))
     return CNN(h, plan, w, arena, qprm, pixl, cls, names, gin, gout)
