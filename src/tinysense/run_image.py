@@ -2,13 +2,15 @@
 unix port, replaying image files through its camera twin, checked against LiteRT.
 
     tinysense run image_classifier [--images DIR] [--model face|digits|FILE.tsm] [--threshold 0.5]
+                                   [--raw-size WxH] [--normalize meanstd] [--out-dir out/run]
 
 The device reads each image (binary PGM, or raw grayscale bytes), shrinks it to the model's input
 (``tinysense.image``), normalises its brightness, quantizes it, runs the int8 CNN
 (``tinysense.cnn``) and prints its decision, its int8 scores and the time each step took. This
 module repeats the same integer preprocessing in numpy (:func:`preprocess`, bit for bit the
 device's definitions), runs the model's ``.tflite`` with LiteRT's reference kernels on the same
-int8 input, and fails (exit status 1) when any score differs.
+int8 input, and fails (exit status 1) when any score differs. It writes the decisions as CSV
+and a PNG of every frame above the model input the device made of it.
 
 The numpy functions here are the host definitions of ``device/tinysense/image.py`` (the device
 tests and ``apps/image_classifier/train.py`` use them too, so the model is trained on exactly the
@@ -344,6 +346,7 @@ class Check:
     """Device against LiteRT, frame by frame."""
 
     rows: list = field(default_factory=list)  # (Frame, host logits, host class, host p, equal)
+    images: list = field(default_factory=list)  # (camera frame, model input pixels) per row
     mismatches: int = 0
 
 
@@ -359,7 +362,9 @@ def check(res: Result, images, model, *, normalize="meanstd", raw_size=None) -> 
     out = Check()
     for fr in res.frames:
         img = read_image(files[fr.name], raw_size)
-        logits = rt.logits(preprocess_wh(img, w, h, normalize))
+        small = preprocess_wh(img, w, h, normalize)
+        logits = rt.logits(small)
+        out.images.append((img, small))
         k = int(np.argmax(logits))
         same = list(logits) == fr.logits and k == fr.cls
         out.rows.append((fr, logits, k, rt.probability(logits, k), same))
@@ -375,6 +380,50 @@ def table(chk: Check) -> str:
                      f"{p:.3f} | {fr.logits} | {'equal' if same else f'DIFFERS: {list(map(int, logits))}'} | "
                      f"{fr.prep_us} | {fr.infer_us} |")
     return "\n".join(lines)
+
+
+def write_csv(path, chk: Check) -> Path:
+    """One row per frame: the device's decision, probability, logits and times, and LiteRT's logits."""
+    import csv
+
+    path = Path(path)
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["frame", "image", "width", "height", "class", "label", "p", "detected", "device_logits",
+                    "litert_logits", "equal", "prep_us", "infer_us"])
+        for fr, logits, _, p, same in chk.rows:
+            w.writerow([fr.n, fr.name, fr.width, fr.height, fr.cls, fr.label, f"{p:.4f}", int(fr.detected),
+                        " ".join(map(str, fr.logits)), " ".join(str(int(v)) for v in logits), int(same),
+                        fr.prep_us, fr.infer_us])
+    return path
+
+
+def plot(path, chk: Check, title: str = "") -> Path:
+    """PNG: each camera frame above the model input the device computed from it (shrunk and
+    normalised), titled with the decision and its probability."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    n = max(len(chk.rows), 1)
+    fig, axes = plt.subplots(2, n, figsize=(1.6 * n + 0.4, 3.8), squeeze=False)
+    for j, ((fr, _, _, p, same), (img, small)) in enumerate(zip(chk.rows, chk.images, strict=True)):
+        axes[0, j].imshow(img, cmap="gray", vmin=0, vmax=255)
+        axes[0, j].set_title(f"{fr.name}\n{fr.width}x{fr.height}", fontsize=7)
+        axes[1, j].imshow(small, cmap="gray", vmin=0, vmax=255)
+        colour = "C3" if fr.detected else ("C0" if same else "red")
+        axes[1, j].set_xlabel(f"{fr.label}  p={p:.2f}" + ("" if same else "\n≠ LiteRT"), fontsize=8, color=colour)
+    for ax in axes.ravel():
+        ax.set_xticks([])
+        ax.set_yticks([])
+    axes[0, 0].set_ylabel("camera", fontsize=8)
+    axes[1, 0].set_ylabel("model input", fontsize=8)
+    fig.suptitle(title or "image classifier replay", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return Path(path)
 
 
 def add_arguments(parser) -> None:
@@ -426,6 +475,13 @@ def run(args) -> int:
     print(table(chk))
     n = len(chk.rows)
     print(f"\n{n} frames; the device's int8 scores equal LiteRT's (reference kernels) on {n - chk.mismatches}/{n}")
+    out_dir = Path(getattr(args, "out_dir", None) or "out/run")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    print(f"decisions: {write_csv(out_dir / f'{images.name}_decisions.csv', chk)}")
+    if not getattr(args, "no_plot", False):
+        png = plot(out_dir / f"{images.name}_decisions.png", chk,
+                   title=f"{images.name}: image classifier ({model}) on the MicroPython unix port")
+        print(f"plot:      {png}")
     return 0 if n and not chk.mismatches else 1
 
 
@@ -449,7 +505,9 @@ def demo(out_dir, say=print) -> int:
                 f"  prep {fr.prep_us / 1000:5.2f} ms  infer {fr.infer_us / 1000:6.2f} ms"
                 f"  {'= LiteRT' if same else 'DIFFERS from LiteRT ' + str(list(map(int, logits)))}")
         n = len(chk.rows)
-        say(f"      device scores equal LiteRT's on {n - chk.mismatches}/{n} images")
+        png = plot(Path(out_dir) / f"{model}_decisions.png", chk,
+                   title=f"tinysense image classifier ({model} model), replayed on the unix port")
+        say(f"      device scores equal LiteRT's on {n - chk.mismatches}/{n} images; plot: {png.as_posix()}")
         if chk.mismatches or not n:
             code = 1
     say(f"      {time.perf_counter() - t0:.1f} s")

@@ -130,12 +130,15 @@ def test_main_errors(tmp_path):
     assert out.returncode == 1 and "--bogus" in out.stderr
 
 
-def test_tinysense_run(capsys):
+def test_tinysense_run(tmp_path, capsys):
     args = argparse.Namespace(images=str(DIGITS), model=None, threshold=0.5, normalize="meanstd", raw_size=None,
-                              quiet=True)
+                              quiet=True, out_dir=str(tmp_path), no_plot=False)
     assert ri.run(args) == 0
     out = capsys.readouterr().out
     assert "equal LiteRT's (reference kernels) on 10/10" in out
+    rows = (tmp_path / "digits_decisions.csv").read_text().splitlines()
+    assert len(rows) == 11 and rows[1].startswith("1,digit0.pgm,32,32,0,0,")
+    assert (tmp_path / "digits_decisions.png").stat().st_size > 5000
     with pytest.raises(ValueError, match="not a folder"):
         ri.run(argparse.Namespace(images="no/such/dir", model=None, threshold=0.5, raw_size=None))
     with pytest.raises(ValueError, match="raw-size"):
