@@ -71,13 +71,13 @@ def test_uniform_scaler_keeps_distances_proportional():
 
 
 @pytest.mark.parametrize("kwargs, words", [
-    (dict(weights="distance"), "weights='distance'"),
-    (dict(weights=lambda d: d), "weights="),
-    (dict(metric="manhattan"), "metric='manhattan'"),
-    (dict(metric="minkowski", p=1), "p=1"),
-    (dict(metric="minkowski", p=3), "p=3"),
-    (dict(metric="cosine", algorithm="brute"), "metric='cosine'"),
-    (dict(metric="minkowski", metric_params={"w": np.ones(4)}), "metric_params"),
+    ({"weights": "distance"}, "weights='distance'"),
+    ({"weights": lambda d: d}, "weights="),
+    ({"metric": "manhattan"}, "metric='manhattan'"),
+    ({"metric": "minkowski", "p": 1}, "p=1"),
+    ({"metric": "minkowski", "p": 3}, "p=3"),
+    ({"metric": "cosine", "algorithm": "brute"}, "metric='cosine'"),
+    ({"metric": "minkowski", "metric_params": {"w": np.ones(4)}}, "metric_params"),
 ])
 def test_unsupported_settings_are_refused_saying_what_works(tmp_path, kwargs, words):
     X, y = iris_int()
@@ -87,8 +87,8 @@ def test_unsupported_settings_are_refused_saying_what_works(tmp_path, kwargs, wo
     assert words in str(e.value) and "Supported: weights='uniform'" in str(e.value)
 
 
-@pytest.mark.parametrize("kwargs", [dict(metric="euclidean"), dict(metric="minkowski", p=2), dict(metric="l2"),
-                                    dict(algorithm="kd_tree"), dict(algorithm="ball_tree")])
+@pytest.mark.parametrize("kwargs", [{"metric": "euclidean"}, {"metric": "minkowski", "p": 2}, {"metric": "l2"},
+                                    {"algorithm": "kd_tree"}, {"algorithm": "ball_tree"}])
 def test_euclidean_settings_are_accepted(tmp_path, kwargs):
     X, y = iris_int()
     convert.save(KNeighborsClassifier(**kwargs).fit(X, y), tmp_path / "m.tsm")

@@ -34,4 +34,4 @@ def save(estimator, path, scaling=None) -> int:
     raise ValueError(f"unsupported model {name}; supported kinds: {', '.join(SUPPORTED)}")
 
 
-__all__ = ["save", "save_ensemble", "from_sklearn", "Int16Scaler", "UniformInt16Scaler", "SUPPORTED"]
+__all__ = ["SUPPORTED", "Int16Scaler", "UniformInt16Scaler", "from_sklearn", "save", "save_ensemble"]

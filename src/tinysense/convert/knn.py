@@ -39,7 +39,7 @@ class UniformInt16Scaler(Int16Scaler):
     differences come from rounding each feature to 1 / scale.
     """
 
-    def fit(self, X) -> "UniformInt16Scaler":
+    def fit(self, X) -> UniformInt16Scaler:
         super().fit(X)
         X = np.asarray(X, dtype=np.float64)
         half = float((X.max(axis=0) - X.min(axis=0)).max()) / 2
