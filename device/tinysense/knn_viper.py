@@ -71,18 +71,25 @@ def nearest(data: ptr16, x: ptr16, w: ptr32, lab: ptr8) -> int:
         t = 0
         f = 0
         if fast:
-            while f < n4:  # four features a turn, then give up on a row already too far
-                d = (row[f] ^ 0x8000) - q[f]
+            p = row
+            r = q
+            e = uint(row) + 2 * n4
+            while uint(p) < e:  # four features a turn, then give up on a row already too far
+                d = (p[0] ^ 0x8000) - r[0]
                 s += d * d
-                d = (row[f + 1] ^ 0x8000) - q[f + 1]
+                d = (p[1] ^ 0x8000) - r[1]
                 s += d * d
-                d = (row[f + 2] ^ 0x8000) - q[f + 2]
+                d = (p[2] ^ 0x8000) - r[2]
                 s += d * d
-                d = (row[f + 3] ^ 0x8000) - q[f + 3]
+                d = (p[3] ^ 0x8000) - r[3]
                 s += d * d
-                f += 4
+                p = ptr16(uint(p) + 8)
+                r = ptr16(uint(r) + 8)
                 if s > lim:
-                    f = n + 1
+                    break
+            f = int(uint(p) - uint(row)) >> 1
+            if s > lim:
+                f = n
             while f < n:
                 d = (row[f] ^ 0x8000) - q[f]
                 s += d * d
@@ -90,18 +97,33 @@ def nearest(data: ptr16, x: ptr16, w: ptr32, lab: ptr8) -> int:
             t = s & 0xFFFF
             s = s >> 16
         else:
-            while f < n4:  # two features a turn
-                d = (row[f] ^ 0x8000) - q[f]
+            p = row
+            r = q
+            e = uint(row) + 2 * n4
+            while uint(p) < e:  # four features a turn, then give up on a row already too far
+                d = (p[0] ^ 0x8000) - r[0]
                 d = d * d
                 s += (d >> 16) & 0xFFFF
                 t += d & 0xFFFF
-                d = (row[f + 1] ^ 0x8000) - q[f + 1]
+                d = (p[1] ^ 0x8000) - r[1]
                 d = d * d
                 s += (d >> 16) & 0xFFFF
                 t += d & 0xFFFF
-                f += 2
+                d = (p[2] ^ 0x8000) - r[2]
+                d = d * d
+                s += (d >> 16) & 0xFFFF
+                t += d & 0xFFFF
+                d = (p[3] ^ 0x8000) - r[3]
+                d = d * d
+                s += (d >> 16) & 0xFFFF
+                t += d & 0xFFFF
+                p = ptr16(uint(p) + 8)
+                r = ptr16(uint(r) + 8)
                 if s > hh[0]:  # at least s * 65536: beyond the heap's largest
-                    f = n + 1
+                    break
+            f = int(uint(p) - uint(row)) >> 1
+            if s > hh[0]:
+                f = n
             while f < n:
                 d = (row[f] ^ 0x8000) - q[f]
                 d = d * d
