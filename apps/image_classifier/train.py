@@ -171,7 +171,11 @@ def quantize(model, x_rep: np.ndarray) -> bytes:
     conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     conv.inference_input_type = tf.int8
     conv.inference_output_type = tf.int8
-    return conv.convert()
+    import contextlib
+    import io
+
+    with contextlib.redirect_stdout(io.StringIO()):  # the converter prints the saved model's signature
+        return conv.convert()
 
 
 def litert_predict(tflite: bytes, x_u8: np.ndarray) -> np.ndarray:
