@@ -127,14 +127,16 @@ def test_full_scale_distances_are_exact():
     m.add(array.array("h", [32767, 32767, 32767]), 2)
     assert m.predict(array.array("h", [-32768, -32768, -32767])) == 0
     assert m.predict(array.array("h", [32767, 32767, 32767])) == 2
-    # distances that differ only in their lowest bit, above 2**32
-    m = knn.KNN(2, 4, 1)
-    m.add(array.array("h", [-32768, 0]), 5)   # d = 65535**2 + 1
-    m.add(array.array("h", [-32767, 1]), 6)   # d = 65534**2 + 0 ... smaller
-    assert m.predict(array.array("h", [32767, 1])) == 6
-    m.add(array.array("h", [32767, 1]), 7)
-    m.remove(2)
-    assert m.predict(array.array("h", [32767, 1])) == 6
+    # distances of 2 * 65535**2 (above 2**33) that differ by one: the nearer wins either way
+    m = knn.KNN(3, 4, 1)
+    m.add(array.array("h", [-32768, -32768, 1]), 6)
+    m.add(array.array("h", [-32768, -32768, 0]), 5)
+    assert m.predict(array.array("h", [32767, 32767, 0])) == 5
+    assert m.predict(array.array("h", [32767, 32767, 1])) == 6
+    m.remove(0)
+    m.add(array.array("h", [-32768, -32768, 1]), 6)
+    assert m.predict(array.array("h", [32767, 32767, 0])) == 5
+    assert m.predict(array.array("h", [32767, 32767, 1])) == 6
 
 
 def test_predict_and_add_allocate_nothing():
