@@ -61,6 +61,7 @@ M3_INSTRUCTIONS = {
     "area_96_to_32": 500_259,  # image.downscale_area 96x96 -> 32x32
     "meanstd_32x32": 158_710,  # image.normalize_meanstd, 1024 pixels
     "quantize_32x32": 54_626,  # model.quantize_input, 1024 pixels
+    "rgb565_96x96": 1_058_790,  # image.gray_from_rgb565, 9216 pixels
 }
 
 
@@ -202,7 +203,7 @@ def main(argv=None) -> int:
     for label, key, m3 in (("3x3 block means 96x96 -> 32x32 (`downscale_area`)", "area_96_to_32", "area_96_to_32"),
                            ("mean/std normalisation, 32x32 (`normalize_meanstd`)", "meanstd", "meanstd_32x32"),
                            ("RGB565 -> gray, 96x96 (`gray_from_rgb565`), colour cameras only",
-                            "rgb565_to_gray_96x96", None)):
+                            "rgb565_to_gray_96x96", "rgb565_96x96")):
         a, b = us(py_prep, key), us(mpy_prep, key)
         n = M3_INSTRUCTIONS.get(m3) if m3 else None
         lines.append(f"| {label} | {'–' if a is None else f'{a:,.0f}'} | {'–' if b is None else f'{b:,.0f}'} "
