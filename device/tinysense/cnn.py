@@ -263,7 +263,7 @@ def _load(r):
         lay_in.append((ph, pw, pads))
         size[k & 1] = max(size[k & 1], ph * pw * f[3])
         shape = (f[4], f[5], f[6])
-        rec_bytes += 4 * (_HEAD + (255 if f[0] == MEAN else 8 * f[6] if f[0] in (1, 2, 6) else 0)) + 32
+        rec_bytes += 4 * (_HEAD + (255 if f[0] == MEAN else 9 * f[6] if f[0] in (1, 2, 6) else f[6])) + 32
     n_out = shape[0] * shape[1] * shape[2]
     if n_out != h[4]:
         raise ValueError("CNN header says %d scores, the last layer gives %d" % (h[4], n_out))
@@ -310,8 +310,8 @@ def _load(r):
             npw, npads = f[5], (0, 0, 0, 0)
         dst = base[(k + 1) & 1] + (npads[0] * npw + npads[1]) * oc
         conv = op in (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED)
-        n_ch = 255 if op == MEAN else (oc if conv else 0)
-        rec = array.array("i", bytearray(4 * (_HEAD + (8 * n_ch if conv else n_ch))))
+        n_ch = 255 if op == MEAN else oc  # thresholds, channel table (8 words each) or pool sums
+        rec = array.array("i", bytearray(4 * (_HEAD + (9 * n_ch if conv else n_ch))))
         for i, v in enumerate((base[k & 1], dst, pw, ph, ic, f[4], f[5], oc, f[7], f[8], f[9], f[10],
                                npw * oc, f[20] if op == DEPTHWISE_CONV_2D else (1 if op == AVERAGE_POOL_2D else 0),
                                f[16] + 128, f[13] + 128, f[14] + 128, max(f[17], 0), pads[0], pads[1], pads[2],

@@ -34,9 +34,10 @@ stride, 13 depth multiplier (conv: 0) / pool kind (0 max, 1 average), 14 out_zp 
 15 act_min + 128, 16 act_max + 128, 17 first weight, 18-21 pad top, left, bottom, right,
 22 border byte (in_zp + 128), 23 input h, 24 input w, 25 rounding (conv: 0 MBQM, 1 MULR),
 26 scratch (kh * kw * c bytes for the window of a convolution), 27 1 if act_min >= out_zp
-(conv); from word 28: per output channel
+(conv); from word 28: c sums (pools), or per output channel
 8 words ``K, bh, bl, left, right, mask, half, 0`` (conv; the multiplier ``bh * 2**16 + bl``, the
-shifts, and the rounding mask and half, see ``conv``), or 255 thresholds (MEAN).
+shifts, and the rounding mask and half, see ``conv``) then out_c sums (depthwise), or 255
+thresholds (MEAN).
 """
 
 import micropython
@@ -92,6 +93,7 @@ def conv(x: ptr8, wq: ptr8, r: ptr32):
     clip = r[27]  # 1 when act_min >= out_zp: an accumulator <= 0 gives act_min
     scr = int(a) + r[26]  # scratch: one window, n bytes
     n = kh * kw * c  # taps of a (non-depthwise) output
+    accs = ptr32(int(r) + 112 + (oc_n << 5))  # depthwise sums, after the channel table
     src = int(a) + r[0]
     kwc = kw * c
     if dm:
@@ -107,6 +109,28 @@ def conv(x: ptr8, wq: ptr8, r: ptr32):
             xb = src + oy * sy + ox * sx
             s = 0
             xs = xb
+            if dm == 1:
+                # depthwise, one output per input channel: window positions outside, channels
+                # inside (contiguous in input and weights), sum(xb * w) per channel into the
+                # record's words after the channel table (|sum| <= 255 * 128 * kh * kw)
+                i = 0
+                while i < oc_n:
+                    accs[i] = 0
+                    i += 1
+                wp = w + r[17]
+                ky = 0
+                while ky < kh:
+                    j = 0
+                    while j < kw:
+                        x = ptr8(xb + ky * rowb + j * c)
+                        wq = ptr8(wp)
+                        i = 0
+                        while i < oc_n:
+                            accs[i] += x[i] * (wq[i] - 128)
+                            i += 1
+                        wp += oc_n
+                        j += 1
+                    ky += 1
             if dm == 0:
                 # The window as n contiguous bytes in the weights' (ky, kx, i) order: copied to
                 # the scratch area unless it already is (one kernel row). Its sum s is shared by
@@ -167,6 +191,8 @@ def conv(x: ptr8, wq: ptr8, r: ptr32):
                         wq = ptr8(int(wq) + 1)
                         k -= 1
                     wp += n
+                elif dm == 1:
+                    acc = (accs[o] ^ m31) - m31  # ptr32 loads zero-extend on 64-bit ports
                 else:  # depthwise: output channel o reads input channel ic = o // dm
                     s = 0
                     xp = xb + ic
@@ -197,13 +223,18 @@ def conv(x: ptr8, wq: ptr8, r: ptr32):
                     t = ptr32(int(t) + 32)
                     o += 1
                     continue
-                # Requantization in magnitude: u = |acc << left| (MBQM) or |acc| (MULR), u < 2**31,
-                # times the multiplier b = bh * 2**16 + bl < 2**31 (t[1], t[2]), as
-                # q = floor(u*b / 2**31) and rem = u*b mod 2**31, from 16-bit halves:
-                # u*b = uh*bh*2**32 + (uh*bl + ul*bh)*2**16 + ul*bl, uh, bh < 2**15, ul, bl < 2**16.
-                # Products uh*bh, uh*bl, ul*bh < 2**31; ul*bl < 2**32 is unsigned (uint) and only
-                # its halves are used; every sum < 2**31. Then each rounding adds 1 where a
-                # remainder reaches its half, so nothing is ever added past 31 bits.
+                # Requantization in magnitude. Both roundings are M = floor((u*b + C) / 2**T) for
+                # u = |acc << left| (MBQM) or |acc| (MULR), u < 2**31, and the multiplier
+                # b = bh * 2**16 + bl < 2**31 (t[1], t[2]); the result is -M for acc < 0 (neg).
+                # MBQM (SaturatingRoundingDoublingHighMul then RoundingDivideByPOT by k = right
+                # shift t[4], half away from zero): T = 31 + k, C = 2**30 - neg + 2**(30 + k)
+                # [k > 0], since floor((floor(X / 2**31) + h) / 2**k) = floor((X + h*2**31) / 2**(31+k)).
+                # MULR: T = 31 - shift, C = 2**(T-1) - neg.
+                # u*b = q * 2**31 + rem from 16-bit halves, uh, bh < 2**15, ul, bl < 2**16:
+                # uh*bh, uh*bl, ul*bh < 2**31; ul*bl (lw) < 2**32 and mid = uh*bl + ul*bh +
+                # (lw >> 16) <= 2**32 - 2**17 are unsigned (uint); q < 2**31, rem < 2**31. Each
+                # rounding then compares a remainder with its half, or adds the half to q as
+                # uint (q + 2**(k-1) < 2**32), so nothing leaves 32 bits.
                 u = acc
                 if single == 0:
                     u = acc << t[3]
@@ -213,43 +244,26 @@ def conv(x: ptr8, wq: ptr8, r: ptr32):
                     neg = 1
                 uh = u >> 16
                 ul = u & 0xFFFF
-                m1 = uh * t[2]
-                m2 = ul * t[1]
                 lw = uint(ul) * uint(t[2])
-                s2 = (m1 & 0x7FFF) + (m2 & 0x7FFF) + int(lw >> 16)  # < 2**17
-                q = ((uh * t[1]) << 1) + (m1 >> 15) + (m2 >> 15) + (s2 >> 15)
-                rem = ((s2 & 0x7FFF) << 16) | int(lw & 0xFFFF)
+                mid = uint(uh * t[2]) + uint(ul * t[1]) + (lw >> 16)
+                q = ((uh * t[1]) << 1) + int(mid >> 15)
+                rem = int((mid & 0x7FFF) << 16) | int(lw & 0xFFFF)
                 k = t[4]
-                if single == 0:
-                    # MBQM. SaturatingRoundingDoublingHighMul: gemmlowp's nudge (+2**30, or
-                    # 1 - 2**30 and truncation toward zero for a negative product) rounds the
-                    # magnitude up when rem >= 2**30 (+ 1 if negative); RoundingDivideByPOT by k
-                    # (half away from zero): up when the dropped bits (mask t[5]) reach half t[6].
-                    if rem >= h30 + neg:
+                if single == 0 or k:  # T >= 31: floor((q + c1 + half) / 2**k)
+                    if single and k:  # MULR: c1 = -1 when rem - neg < 0
+                        if neg and rem == 0:
+                            q -= 1
+                    elif rem >= h30 + neg:  # c1 = floor((rem + 2**30 - neg) / 2**31)
                         q += 1
                     if k:
-                        e = q & t[5]
-                        q = q >> k
-                        if e >= t[6]:
-                            q += 1
-                else:
-                    # MULR: floor((acc*b + 2**(T-1)) / 2**T), T = 31 - shift, in magnitude
-                    # floor((u*b + 2**(T-1) - neg) / 2**T); mask t[5] = 2**j - 1, half t[6] = 2**(j-1)
-                    # for j = T (T < 31) or j = k (T = 31 + k).
-                    if t[3]:  # T < 31: q * 2**(31-T) + floor((rem + half - neg) / 2**T)
-                        e = rem & t[5]
-                        q = (q << t[3]) + (rem >> (31 - t[3]))
-                        if e >= t[6] + neg:
-                            q += 1
-                    elif k:  # T = 31 + k: floor((q + half - d) / 2**k), d = 1 if neg and rem == 0
-                        e = q & t[5]
-                        q = q >> k
-                        if neg and rem == 0:
-                            e -= 1
-                        if e >= t[6]:
-                            q += 1
-                    elif rem >= h30 + neg:  # T = 31
+                        q = int((uint(q) + uint(t[6])) >> k)  # half t[6] = 2**(k-1)
+                elif t[3]:  # MULR, T = 31 - left < 31: q * 2**left + floor((rem + half - neg) / 2**T)
+                    e = rem & t[5]  # mask t[5] = 2**T - 1, half t[6] = 2**(T-1)
+                    q = (q << t[3]) + (rem >> (31 - t[3]))
+                    if e >= t[6] + neg:
                         q += 1
+                elif rem >= h30 + neg:  # MULR, T = 31
+                    q += 1
                 if neg:
                     q = 0 - q
                 q += oz
@@ -268,69 +282,92 @@ def conv(x: ptr8, wq: ptr8, r: ptr32):
 @micropython.viper
 def pool(a: ptr8, w: ptr8, r: ptr32):
     # MAX_POOL_2D (r[13] == 0) and AVERAGE_POOL_2D (r[13] == 1) over the in-bounds part of each
-    # window; the input is unpadded (row stride r[2] * c). Average: TFLite's rounding of the
-    # int8 sum (no zero point) by the number n of in-bounds positions, half away from zero.
-    # Bound: |sum| <= 128 * kh * kw.
+    # window; the input is unpadded (row stride r[2] * c). Window positions outside, channels
+    # inside (contiguous): the maximum builds up in the output bytes, the sums in c words of
+    # the record from word 28. Average: TFLite's rounding of the int8 sum (no zero point) by the
+    # number n of in-bounds positions, half away from zero. Bound: |sum| <= 128 * kh * kw.
     c = r[4]
     rowb = r[2] * c
     ih = r[23]
     iw = r[24]
-    kh = r[8]
-    kw = r[9]
     avg = r[13]
     lo = r[15]
     hi = r[16]
+    sums = ptr32(int(r) + 112)
     oy = 0
     while oy < r[5]:
         y0 = oy * r[10] - r[18]
-        y1 = y0 + kh
+        y1 = y0 + r[8]
         if y0 < 0:
             y0 = 0
         if y1 > ih:
             y1 = ih
-        d = r[1] + oy * r[12]
+        dp = r[1] + oy * r[12]
         ox = 0
         while ox < r[6]:
             x0 = ox * r[11] - r[19]
-            x1 = x0 + kw
+            x1 = x0 + r[9]
             if x0 < 0:
                 x0 = 0
             if x1 > iw:
                 x1 = iw
-            n = (y1 - y0) * (x1 - x0)
-            base = r[0] + y0 * rowb + x0 * c
-            ch = 0
-            while ch < c:
-                s = 0
-                yy = y0
-                p = base + ch
-                while yy < y1:
-                    i = 0
-                    q = p
-                    while i < x1 - x0:
-                        e = a[q]
-                        if avg:
-                            s += e
-                        elif e > s:
-                            s = e
-                        q += c
-                        i += 1
-                    p += rowb
-                    yy += 1
-                if avg:
-                    s -= n << 7
-                    if s > 0:
-                        s = (s + (n >> 1)) // n
+            d = ptr8(int(a) + dp)
+            first = 1
+            yy = y0
+            while yy < y1:
+                p = int(a) + r[0] + yy * rowb + x0 * c
+                xx = x0
+                while xx < x1:
+                    src = ptr8(p)
+                    ch = 0
+                    if avg:
+                        if first:
+                            while ch < c:
+                                sums[ch] = src[ch]
+                                ch += 1
+                        else:
+                            while ch < c:
+                                sums[ch] += src[ch]
+                                ch += 1
+                    elif first:
+                        while ch < c:
+                            d[ch] = src[ch]
+                            ch += 1
                     else:
-                        s = 0 - ((0 - s + (n >> 1)) // n)
-                    s += 128
-                if s < lo:
-                    s = lo
-                if s > hi:
-                    s = hi
-                a[d + ch] = s
-                ch += 1
-            d += c
+                        while ch < c:
+                            if src[ch] > d[ch]:
+                                d[ch] = src[ch]
+                            ch += 1
+                    first = 0
+                    p += c
+                    xx += 1
+                yy += 1
+            ch = 0
+            if avg:
+                n = (y1 - y0) * (x1 - x0)
+                h = n >> 1
+                while ch < c:
+                    e = sums[ch] - (n << 7)
+                    if e > 0:
+                        e = (e + h) // n
+                    else:
+                        e = 0 - ((h - e) // n)
+                    e += 128
+                    if e < lo:
+                        e = lo
+                    if e > hi:
+                        e = hi
+                    d[ch] = e
+                    ch += 1
+            elif lo > 0 or hi < 255:
+                while ch < c:
+                    e = d[ch]
+                    if e < lo:
+                        d[ch] = lo
+                    if e > hi:
+                        d[ch] = hi
+                    ch += 1
+            dp += c
             ox += 1
         oy += 1
 
