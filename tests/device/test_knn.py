@@ -133,6 +133,9 @@ def test_full_scale_distances_are_exact():
     m.add(array.array("h", [-32768, -32768, 0]), 5)
     assert m.predict(array.array("h", [32767, 32767, 0])) == 5
     assert m.predict(array.array("h", [32767, 32767, 1])) == 6
+    # the kernel keeps a distance as H = D >> 16 and L = D & 0xFFFF, both below 2**31
+    d = 2 * 65535 * 65535
+    assert (m._w[8], m._w[9], m._w[10]) == (d >> 16, d & 0xFFFF, 0), list(m._w[8:11])
     m.remove(0)
     m.add(array.array("h", [-32768, -32768, 1]), 6)
     assert m.predict(array.array("h", [32767, 32767, 0])) == 5
