@@ -55,9 +55,9 @@ MHZ = 240
 # models with the device kernels of the same commit (the counts depend on the layer shapes, not on
 # the trained weights; a faster kernel makes them stale: measure again).
 M3_INSTRUCTIONS = {
-    "face": 37_531_981,  # model.scores, 32x32x1 input, 8/16/32 channels
-    "digits": 9_447_530,  # model.scores, 16x16x1 input
-    "cnn32": 121_934_993,  # model.scores, 32x32x1 input, 16/32/64 channels
+    "face": 15_077_060,  # model.scores, 32x32x1 input, 8/16/32 channels
+    "digits": 3_837_269,  # model.scores, 16x16x1 input
+    "cnn32": 42_268_200,  # model.scores, 32x32x1 input, 16/32/64 channels
     "area_96_to_32": 500_259,  # image.downscale_area 96x96 -> 32x32
     "meanstd_32x32": 158_710,  # image.normalize_meanstd, 1024 pixels
     "quantize_32x32": 54_626,  # model.quantize_input, 1024 pixels
