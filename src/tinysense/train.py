@@ -91,6 +91,8 @@ def summary(res: har.Result, say=print) -> None:
     say(f"cross-validated accuracy (grouped by recording): {res.cv.accuracy:.3f} "
         f"over {res.n_train_windows} windows of {len(res.train_idx)} recordings")
     say(har.confusion_text(res.cv.confusion, res.classes))
+    say(f"(shuffled windows instead, each recording split between training and test, would claim "
+        f"{res.leaky_accuracy:.3f}: grouping by recording is the honest number)")
     if len(res.heldout_true):
         say("")
         say(f"held-out accuracy: {res.heldout_accuracy:.3f} over {len(res.heldout_true)} windows of "
