@@ -17,6 +17,8 @@ zero-extended, and on a Cortex-M, signed):
   square's; each half-sum is <= n * 65535 < 2**31 for n <= 32767; the distance is
   ``hi * 65536 + lo`` normalised to ``H = hi + (lo >> 16)`` < n * 65536 <= 2**31 - 65536 and
   ``L = lo & 0xFFFF``: exact for every int16 input;
+- indices j < N < 2**30, byte offsets < 2**31; the row pointers are compared as uint, and
+  an end pointer lies at most 2 * n bytes past its row; a vote count <= k <= 255;
 - fast path, taken only when (largest - smallest value among the stored samples and the
   query)**2 * n <= 2**31 - 1: the plain sum of squares, < 2**31, split the same way.
 """
@@ -198,6 +200,7 @@ def copy(dst: ptr16, d: int, src: ptr16, s: int, n: int, w: ptr32):
 @micropython.viper
 def shift8(b: ptr8, start: int, end: int):
     # b[i] = b[i + 1] for start <= i < end - 1: drop item ``start`` of a byte table.
+    # Bounds: indices < end <= capacity < 2**30; values u8.
     i = start
     while i < end - 1:
         b[i] = b[i + 1]
