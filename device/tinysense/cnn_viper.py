@@ -250,13 +250,14 @@ def conv(x: ptr8, wq: ptr8, r: ptr32):
                 rem = int((mid & 0x7FFF) << 16) | int(lw & 0xFFFF)
                 k = t[4]
                 if single == 0 or k:  # T >= 31: floor((q + c1 + half) / 2**k)
+                    e = 0
                     if single and k:  # MULR: c1 = -1 when rem - neg < 0
                         if neg and rem == 0:
-                            q -= 1
+                            e = 1
                     elif rem >= h30 + neg:  # c1 = floor((rem + 2**30 - neg) / 2**31)
                         q += 1
-                    if k:
-                        q = int((uint(q) + uint(t[6])) >> k)  # half t[6] = 2**(k-1)
+                    if k:  # half t[6] = 2**(k-1) >= 1 >= e: 0 <= q + half - e < 2**32
+                        q = int((uint(q) + uint(t[6]) - uint(e)) >> k)
                 elif t[3]:  # MULR, T = 31 - left < 31: q * 2**left + floor((rem + half - neg) / 2**T)
                     e = rem & t[5]  # mask t[5] = 2**T - 1, half t[6] = 2**(T-1)
                     q = (q << t[3]) + (rem >> (31 - t[3]))
