@@ -144,3 +144,38 @@ def test_hardware_wrapper_errors():
     raises(ValueError, cam.capture_into, bytearray(10), words=("10", "9216"))
     del sys.modules["camera"]
     raises(ImportError, camera.Camera)
+
+
+def test_camera_to_cnn_pipeline_allocates_nothing():
+    # the image classifier's loop without its print: capture, block means, normalisation,
+    # quantization, inference
+    import array
+    from tinysense import cnn, image
+
+    _install()
+    src = bytearray(96 * 96)
+    for i in range(len(src)):
+        src[i] = (i * 7 + i // 96) & 255
+    _Fake.frame = memoryview(src)
+    cam = camera.Camera(96, 96)
+    m = cnn.load(DIR + "face.tsm")
+    frame = bytearray(cam.frame_bytes)
+    small = bytearray(32 * 32)
+    x = array.array("b", bytes(32 * 32))
+    out = array.array("b", bytes(2))
+
+    def step():
+        fw, fh = cam.capture_into(frame)
+        image.resize(frame, fw, fh, small, 32, 32)
+        image.normalize_meanstd(small, 1024, 128, 48)
+        m.quantize_input(small, x)
+        return m.scores(x, out)
+
+    step()
+    gc.collect()
+    before = gc.mem_alloc()
+    k = 0
+    while k < 5:
+        step()
+        k += 1
+    assert gc.mem_alloc() - before == 0, gc.mem_alloc() - before
