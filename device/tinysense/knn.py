@@ -55,7 +55,8 @@ def _nearest_py(data, x, w, lab):
                 m = 2 * c + 1
                 if m >= k:
                     break
-                if m + 1 < k and (w[hh + m + 1] > w[hh + m] or (w[hh + m + 1] == w[hh + m] and w[ll + m + 1] > w[ll + m])):
+                a, b = hh + m, ll + m
+                if m + 1 < k and (w[a + 1] > w[a] or (w[a + 1] == w[a] and w[b + 1] > w[b])):
                     m += 1
                 if s < w[hh + m] or (s == w[hh + m] and t < w[ll + m]):
                     w[hh + c], w[ll + c], w[ii + c] = w[hh + m], w[ll + m], w[ii + m]
