@@ -190,14 +190,14 @@ def read_npy(path: Path) -> tuple[np.ndarray, int]:
     return data, int(shape[0])
 
 
-def load(data_dir: Path, *, min_rows: int = 1, say=None) -> Dataset:
+def load(data_dir: Path, *, min_rows: int = 1, skip_truncated: bool = False, say=None) -> Dataset:
     """Read ``data_dir/recordings/*.npy`` (or ``data_dir/*.npy``) with ``data_dir/labels.csv``.
 
     Labels: labels.csv where it names the recording, else the file name. Left out, each with a
     note: recordings labelled ``mixed``, without a label, unreadable (empty, bad header), or with
     fewer than ``min_rows`` complete rows. A truncated file with at least ``min_rows`` complete
-    rows is used up to its last complete row (noted). ``say`` is called with every note as it is
-    made.
+    rows is used up to its last complete row (noted), or left out with ``skip_truncated``.
+    ``say`` is called with every note as it is made.
     """
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
@@ -254,6 +254,9 @@ def load(data_dir: Path, *, min_rows: int = 1, say=None) -> Dataset:
             skip(name, f"{what}, fewer than the {min_rows} one window needs")
             continue
         rec = Recording(name, path, label, file_label, data, expected)
+        if rec.truncated and skip_truncated:
+            skip(name, f"truncated: {len(data)} of {expected} rows (--skip-truncated)")
+            continue
         if rec.truncated:
             note(f"truncated {name}: {len(data)} of {expected} rows (recording stopped while writing); "
                  f"using the {len(data)} complete rows ({len(data) / RATE:.1f} s)")
@@ -545,7 +548,7 @@ class Result:
 
 
 def train(data_dir: Path, out_dir: Path, *, rate: int = RATE, window: int | None = None, hop: int | None = None,
-          params: Params | None = None, heldout: float = 0.2, progress=None) -> Result:
+          params: Params | None = None, heldout: float = 0.2, skip_truncated: bool = False, progress=None) -> Result:
     """The whole pipeline (see the module's docstring); writes into ``out_dir``:
 
     ``model.tsm`` (the forest), ``features.tsm`` (the feature layout), ``heldout.csv`` (the
@@ -564,7 +567,7 @@ def train(data_dir: Path, out_dir: Path, *, rate: int = RATE, window: int | None
     factor = RATE // rate
     min_rows = int(layout.length) * factor
     say(f"[1/5] load     {data_dir}")
-    ds = load(data_dir, min_rows=min_rows, say=lambda line: say("      " + line))
+    ds = load(data_dir, min_rows=min_rows, skip_truncated=skip_truncated, say=lambda line: say("      " + line))
     counts = ds.counts()
     n_trunc = sum(r.truncated for r in ds.recordings)
     say(f"      {len(ds.recordings)} recordings used ({n_trunc} of them truncated, their complete rows), "
@@ -586,6 +589,11 @@ def train(data_dir: Path, out_dir: Path, *, rate: int = RATE, window: int | None
     cv = cross_validate(Wtrain, params, classes, progress=lambda line: say("      " + line))
     say(f"      cross-validated accuracy {cv.accuracy:.3f} over {len(Wtrain)} windows "
         f"(folds {min(cv.fold_accuracy):.3f}..{max(cv.fold_accuracy):.3f})")
+    trunc = np.array([ds.recordings[g].truncated for g in Wtrain.groups], dtype=bool)
+    if trunc.any():
+        ok = cv.y_true == cv.y_pred
+        say(f"      on the windows of complete recordings {ok[~trunc].mean():.3f}, of truncated ones "
+            f"{ok[trunc].mean():.3f} ({int(trunc.sum())} windows)")
     leaky = leaky_accuracy(Wtrain, params)
     say(f"      (the same folds over shuffled windows, recordings split between training and test, "
         f"would claim {leaky:.3f})")

@@ -24,8 +24,8 @@ EPILOG = """\
 what it does:
   1. reads DATA/recordings/*.npy (int16 x, y, z at 100 Hz, 16384 = 1 g) and DATA/labels.csv
      (reviewed labels override the file name's; `mixed` recordings are left out; truncated
-     files are used up to their last complete row when one window fits, else skipped; each
-     such file is reported in one line)
+     files are used up to their last complete row when one window fits, else skipped, or all
+     skipped with --skip-truncated; each such file is reported in one line)
   2. puts about --heldout of each class's complete recordings aside for the device replay
   3. cuts every recording into windows (--window samples every --hop) and computes the int16
      features the device computes (tinysense.features)
@@ -76,6 +76,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--heldout", type=float, default=0.2, metavar="F",
                         help="fraction of each class's recordings kept out of training for the device "
                              "replay (default: 0.2)")
+    parser.add_argument("--skip-truncated", action="store_true",
+                        help="leave truncated recordings out (default: use their complete rows when a "
+                             "window fits)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the split, the folds and the forest (default: 0)")
     parser.add_argument("-q", "--quiet", action="store_true", help="print only the summary")
 
@@ -115,7 +118,7 @@ def run(args) -> int:
         raise ValueError(f"data folder {str(data)!r} does not exist")
     say = (lambda line: None) if args.quiet else (lambda line: print(line, flush=True))
     res = har.train(data, Path(args.out), rate=args.rate, window=args.window, hop=args.hop, params=params_from(args),
-                    heldout=args.heldout, progress=say)
+                    heldout=args.heldout, skip_truncated=args.skip_truncated, progress=say)
     summary(res)
     sys.stdout.flush()
     return 0

@@ -88,6 +88,9 @@ def test_labels_override_mixed_truncated_empty(tmp_path):
     assert "no label" in skipped["nolabel.npy"]
     assert ds.notes == seen
     assert ds.classes == ["jump", "other", "walk"]
+    strict = har.load(d, min_rows=128, skip_truncated=True)
+    assert walk[0] not in {r.name for r in strict.recordings}
+    assert "truncated: 250 of 400 rows" in dict(strict.skipped)[walk[0]]
     assert sum(ds.counts().values()) == len(ds.recordings) == 8  # 9 whole files, one mixed
 
 
