@@ -235,7 +235,6 @@ def _load(r):
     if len(lay) != 24 * nl:
         raise ValueError("CNN has %d layer words, expected %d" % (len(lay), 24 * nl))
     # Shapes and padding, layer by layer; each buffer's size with the padding its consumer needs.
-    recs = []
     names = []
     shape = (h[1], h[2], h[3])
     size = [0, 0]
@@ -310,7 +309,7 @@ def _load(r):
             npw, npads = f[5], (0, 0, 0, 0)
         dst = base[(k + 1) & 1] + (npads[0] * npw + npads[1]) * oc
         conv = op in (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED)
-        n_ch = 255 if op == MEAN else oc  # thresholds, channel table (8 words each) or pool sums
+        n_ch = 255 if op == MEAN else oc  # thresholds, channels (8 table words + 1 sum each), pool sums
         rec = array.array("i", bytearray(4 * (_HEAD + (9 * n_ch if conv else n_ch))))
         for i, v in enumerate((base[k & 1], dst, pw, ph, ic, f[4], f[5], oc, f[7], f[8], f[9], f[10],
                                npw * oc, f[20] if op == DEPTHWISE_CONV_2D else (1 if op == AVERAGE_POOL_2D else 0),
