@@ -54,7 +54,7 @@ def test_every_case_matches_sklearn():
         assert (model.n_features, model.k, len(model.classes), len(model)) == (nf, k, nc, ntr), name
         check(model, name, n, nf, k)
         count += 1
-    assert count == 13, count
+    assert count == 14, count
 
 
 def test_learning_on_the_device_gives_the_same_model_and_file():
@@ -77,6 +77,24 @@ def test_learning_on_the_device_gives_the_same_model_and_file():
             want = f.read()
         if name != "wine":  # the converter stores wine's float scaling too
             assert s.getvalue() == want and size == len(want), name
+
+
+def test_removing_samples_leaves_sklearns_model_of_the_rest():
+    # digits minus 200 training samples, removed on the device, equals scikit-learn fitted
+    # without them: remove() keeps the order of the others
+    m = knn.load(DIR + "digits.tsm")
+    gone = read("digits_rm", "rm", "i")
+    i = len(gone) - 1
+    while i >= 0:
+        m.remove(gone[i])
+        i -= 1
+    assert len(m) == 1257 - 200
+    check(m, "digits_rm", 150, 64, 3)
+    X = read("digits_rm", "xtr", "h")
+    y = read("digits_rm", "ytr", "i")
+    out = array.array("h", bytearray(128))
+    for i in (0, 1, 500, len(m) - 1):
+        assert m.sample(i, out) == y[i] and out == X[i * 64:i * 64 + 64], i
 
 
 def test_labels_arrive_in_any_order():
