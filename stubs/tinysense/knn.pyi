@@ -34,9 +34,9 @@ class KNN:
     n_features: int
     """Features per sample: the length of every ``x``."""
     capacity: int
-    """Most samples the model can hold."""
+    """Most samples the model can hold; fixed when the model is made (do not assign)."""
     k: int
-    """Number of neighbours that vote."""
+    """Number of neighbours that vote; fixed when the model is made (do not assign)."""
     classes: tuple[int, ...] | tuple[str, ...]
     """The labels seen so far, sorted; a stored sample's class index points here."""
 
