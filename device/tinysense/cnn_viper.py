@@ -267,11 +267,14 @@ def conv(x: ptr8, wq: ptr8, r: ptr32):
                     q += 1
                 if neg:
                     q = 0 - q
-                q += oz
-                if q < lo:
-                    q = lo
-                if q > hi:
+                # zero point and clamp; |q| may be near 2**31 (a multiplier ~1 and a large
+                # accumulator), so compare before adding the zero point
+                if q >= hi - oz:
                     q = hi
+                else:
+                    q += oz
+                    if q < lo:
+                        q = lo
                 a[d + o] = q
                 t = ptr32(int(t) + 32)
                 o += 1
