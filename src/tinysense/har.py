@@ -54,6 +54,7 @@ MODEL_FILE = "model.tsm"
 LAYOUT_FILE = "features.tsm"
 HELDOUT_FILE = "heldout.csv"
 PREDICTIONS_FILE = "heldout_predictions.csv"
+FEATURES_FILE = "heldout_features.npy"
 REPORT_FILE = "report.txt"
 METRICS_FILE = "metrics.json"
 CONFUSION_PNG = "confusion.png"
@@ -642,6 +643,8 @@ def write_outputs(res: Result, Wheld: Windows, model) -> None:
             starts = Wheld.start[Wheld.groups == g]
             w.writerow([ds.recordings[g].name, int(np.searchsorted(starts, s)), int(s), t, p])
     res.files["predictions"] = out / PREDICTIONS_FILE
+    np.save(out / FEATURES_FILE, Wheld.X)  # the features the predictions were made from, in heldout.csv order
+    res.files["features"] = out / FEATURES_FILE
     cm_cv = res.cv.confusion
     cm_held = confusion(res.heldout_true, res.heldout_pred, res.classes)
     lines = [

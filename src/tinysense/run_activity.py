@@ -181,19 +181,26 @@ def held_out(model_dir: Path, data_dir: Path, limit: int = 0, names=None) -> lis
     layout = features.load_layout(Path(model_dir) / har.LAYOUT_FILE)
     preds = har.read_predictions(model_dir)
     rows = har.read_heldout(model_dir)
-    if names is not None:
-        rows = [r for r in rows if r["recording"] in set(names)]
+    trained_path = Path(model_dir) / har.FEATURES_FILE
+    trained = np.load(trained_path) if trained_path.is_file() else None
+    starts = np.cumsum([0] + [int(r["windows"]) for r in rows])
+    keep = [i for i, r in enumerate(rows) if names is None or r["recording"] in set(names)]
     if limit:
-        rows = rows[:limit]
+        keep = keep[:limit]
     out = []
-    for row in rows:
+    for i in keep:
+        row = rows[i]
         path = replay_file(row, model_dir, data_dir)
         x = np.load(path) if row.get("replay") else har.read_npy(path)[0]
         F = features.extract_all(x, layout)
         host = [p for _, _, p in preds.get(row["recording"], [])]
+        again = f"train again (tinysense train har --out {model_dir})"
         if len(host) != len(F):
             raise ValueError(f"{row['recording']}: {len(F)} windows now, {len(host)} in the training's "
-                             f"predictions: train again (tinysense train har --out {model_dir})")
+                             f"predictions: {again}")
+        if trained is not None and not np.array_equal(trained[starts[i]:starts[i + 1]], F):
+            raise ValueError(f"{row['recording']}: the host's features differ from those the model was trained "
+                             f"with (tinysense.features changed since): {again}")
         out.append(Recording(row["recording"], row["label"], path, host, F))
     return out
 

@@ -115,6 +115,21 @@ def test_a_different_host_prediction_is_a_mismatch(trained, tmp_path):
     assert any("13/14" in s for s in said)
 
 
+def test_features_changed_since_training_are_named(trained, tmp_path):
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    for f in trained.iterdir():
+        if f.is_file():
+            (model_dir / f.name).write_bytes(f.read_bytes())
+    F = np.load(model_dir / har.FEATURES_FILE)
+    F[20, 3] += 1  # a window of the second recording
+    np.save(model_dir / har.FEATURES_FILE, F)
+    second = har.read_heldout(model_dir)[1]["recording"]
+    assert len(ra.held_out(model_dir, DATA, limit=1)) == 1  # the first recording is unchanged
+    with pytest.raises(ValueError, match=f"{second}: the host's features differ from those the model was trained"):
+        ra.held_out(model_dir, DATA, limit=2)
+
+
 def test_run_cli(trained, tmp_path, capsys):
     code = main(["run", "activity_tracker", "--data", str(DATA), "--model-dir", str(trained), "--recordings", "2",
                  "--smooth", "3", "--out-dir", str(tmp_path)])

@@ -202,7 +202,7 @@ def test_training_writes_the_device_files(tmp_path):
     trained = {res.dataset.recordings[i].name for i in res.train_idx}
     assert not held & trained
     for f in (har.MODEL_FILE, har.LAYOUT_FILE, har.HELDOUT_FILE, har.PREDICTIONS_FILE, har.REPORT_FILE,
-              har.METRICS_FILE, har.CONFUSION_PNG):
+              har.METRICS_FILE, har.CONFUSION_PNG, har.FEATURES_FILE):
         assert (out / f).is_file(), f
     assert features.load_layout(out / har.LAYOUT_FILE) == res.layout
     rows = har.read_heldout(out)
@@ -210,6 +210,7 @@ def test_training_writes_the_device_files(tmp_path):
     preds = har.read_predictions(out)
     assert sum(len(v) for v in preds.values()) == len(res.heldout_true) == 3 * 5
     assert [p[2] for v in preds.values() for p in v] == list(res.heldout_pred)
+    assert np.load(out / har.FEATURES_FILE).shape == (3 * 5, len(res.layout.names))
     assert "true \\ predicted" in (out / har.REPORT_FILE).read_text()
     cm = res.cv.confusion
     assert cm.sum() == res.n_train_windows and cm.shape == (3, 3)
