@@ -554,8 +554,9 @@ def train(data_dir: Path, out_dir: Path, *, rate: int = RATE, window: int | None
 
     ``model.tsm`` (the forest), ``features.tsm`` (the feature layout), ``heldout.csv`` (the
     recordings kept for replay), ``heldout_predictions.csv`` (the host's prediction for each of
-    their windows), ``report.txt`` and ``metrics.json`` (accuracy, confusion matrices),
-    ``confusion.png``; at 25 Hz, the decimated held-out recordings in ``replay25/``.
+    their windows), ``heldout_features.npy`` (the features of those windows), ``report.txt`` and
+    ``metrics.json`` (accuracy, confusion matrices), ``confusion.png``; at 25 Hz, the decimated
+    held-out recordings in ``replay25/``.
     """
     from . import convert, features
 

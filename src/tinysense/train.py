@@ -36,6 +36,7 @@ what it does:
        features.tsm               the feature layout (tinysense.features on the device)
        heldout.csv                the recordings kept for the replay
        heldout_predictions.csv    the host's prediction for each of their windows
+       heldout_features.npy       ... and the features it was made from
        report.txt, metrics.json   accuracies and confusion matrices
        confusion.png              the confusion matrices as a picture
        replay25/                  (--rate 25) the held-out recordings decimated to 25 Hz
