@@ -3,29 +3,30 @@
 Kept apart so that :mod:`tinysense.cnn` can fall back to :mod:`tinysense.cnn_python` on a port
 built without the native emitters, where this module does not compile.
 
-Every layer kernel (``conv``, ``pool``, ``mean``: the same three arguments ``a, w, r``, ``w``
-the biased weights, unused by ``pool`` and ``mean``) reads one layer record ``r`` (``array('i')``, built and checked by ``cnn.load``) and
-works in the activation arena ``a`` (``bytearray``) at the byte offsets the record gives.
-Activations are stored *biased*: the byte is ``x + 128`` (0..255) for the int8 value ``x``, so
-``ptr8`` loads (unsigned on every arch) need no sign extension; weights are biased the same way
-(``w + 128``). A convolution then computes, over the whole kernel window of a *padded* input
-(the border holds the input zero point, which contributes nothing, as TFLite's skipped taps)::
+Every layer kernel (``conv``, ``pool``, ``mean``; the same three arguments ``a, w, r``: arena,
+biased weights (unused by ``pool`` and ``mean``), layer record) reads one layer record ``r``
+(``array('i')``, built and checked by ``cnn.load``) and works in the activation arena ``a``
+(``bytearray``) at the byte offsets the record gives. Activations are stored *biased*: the byte
+is ``x + 128`` (0..255) for the int8 value ``x``, so ``ptr8`` loads (unsigned on every arch) need
+no sign extension; weights are biased the same way (``w + 128``). A convolution then computes,
+over the whole kernel window of a *padded* input (the border holds the input zero point, which
+contributes nothing, as TFLite's skipped taps)::
 
     P = sum(xb * wb)   S = sum(xb)   acc = P - 128 * S + K
 
 with ``K = bias - (128 + in_zp) * sum(w)`` per output channel (folded at load): exactly TFLite's
-``bias + sum(w * (x - in_zp))``. Requantization is TFLite's ``MultiplyByQuantizedMultiplier``
-(double rounding, ``MBQM``) or the single rounding ``MULR`` that reproduces LiteRT's
-fully-connected layers (docs/cnn.md), with the 32x32 -> 64-bit product built from 16-bit halves
-(see ``conv``).
+``bias + sum(w * (x - in_zp))``. Depthwise layers accumulate ``sum(xb * (wb - 128))`` directly.
+Requantization is TFLite's ``MultiplyByQuantizedMultiplier`` (double rounding, ``MBQM``) or the
+single rounding ``MULR`` that reproduces LiteRT's fully-connected layers (docs/cnn.md), with the
+32x32 -> 64-bit product built from 16-bit halves (see ``conv``).
 
-32-bit bounds (checked by ``cnn.load`` for every layer, so no intermediate leaves int32):
-``P <= 255 * 255 * n <= 2**31 - 1`` for ``n`` taps per output, ``|K| <= 2**31 - 1``, and TFLite's
-accumulator ``|acc| <= 2**31 - 1`` (so ``P - 128 * S`` in ``[-32640 n, 65025 n]`` plus ``K`` never
-leaves int32);
-``|acc| * 2**left_shift <= 2**31 - 1``; pool and MEAN sums ``<= 255 * window``. Constants of
-2**30 and more are made at run time (``1 << k``): a literal that large is not a small int on
-32-bit ports and viper would treat it as an object.
+Input ranges and 32-bit bounds, checked by ``cnn.load`` for every layer so that no
+intermediate leaves int32 for any int8 input: ``P <= 255 * 255 * n <= 2**31 - 1`` for ``n`` taps
+per output; ``|K| <= 2**31 - 1``; TFLite's accumulator ``|acc| <= 2**31 - 1``, computed from the
+weights (so ``P - 128 * S``, in ``[-32640 n, 65025 n]``, plus ``K`` stays in int32) and
+``|acc| * 2**left_shift <= 2**31 - 1``; depthwise sums ``<= 255 * 128 * kh * kw``; pool and MEAN
+sums ``<= 255 * window``. Constants of 2**30 and more are made at run time (``1 << k``): a
+literal that large is not a small int on 32-bit ports and viper would treat it as an object.
 
 Record layout (int32 words; offsets in bytes into the arena; every word >= 0 except ``K``):
 0 src (padded input), 1 dst (first output element), 2 padded input width, 3 padded input
