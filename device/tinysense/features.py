@@ -24,10 +24,9 @@ from . import arrays, modelfile
 
 try:
     from . import features_viper as _k
-except SyntaxError:  # pragma: no cover - ports without the native emitters
+    from . import fft
+except SyntaxError:  # a port without the native emitters: Extractor says so
     _k = None
-
-from . import fft
 
 KIND_FEATURES = 5
 DEFINITIONS = 1

@@ -20,31 +20,38 @@ import array
 
 from . import arrays
 
+
+def _copy_in_py(ring, src, p):
+    # Plain-Python twin of window_viper.copy_in (ports without the native emitters).
+    ch, ln, pos, first, k = p[0], p[1], p[2], p[3], p[4]
+    for c in range(ch):
+        d = c * ln
+        s = first * ch + c
+        q = pos
+        for _ in range(k):
+            ring[d + q] = src[s]
+            s += ch
+            q += 1
+            if q == ln:
+                q = 0
+
+
+def _copy_out_py(ring, out, p):
+    # Plain-Python twin of window_viper.copy_out.
+    ch, ln, st = p[0], p[1], p[2]
+    for c in range(ch):
+        b = c * ln
+        for i in range(ln):
+            j = st + i
+            out[b + i] = ring[b + (j - ln if j >= ln else j)]
+
+
 try:
     from .window_viper import copy_in as _copy_in
     from .window_viper import copy_out as _copy_out
 except SyntaxError:  # a port without the native emitters: the same copies in plain Python
-
-    def _copy_in(ring, src, p):
-        ch, ln, pos, first, k = p[0], p[1], p[2], p[3], p[4]
-        for c in range(ch):
-            d = c * ln
-            s = first * ch + c
-            q = pos
-            for _ in range(k):
-                ring[d + q] = src[s]
-                s += ch
-                q += 1
-                if q == ln:
-                    q = 0
-
-    def _copy_out(ring, out, p):
-        ch, ln, st = p[0], p[1], p[2]
-        for c in range(ch):
-            b = c * ln
-            for i in range(ln):
-                j = st + i
-                out[b + i] = ring[b + (j - ln if j >= ln else j)]
+    _copy_in = _copy_in_py
+    _copy_out = _copy_out_py
 
 
 MAX_CHANNELS = 16

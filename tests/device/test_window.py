@@ -148,3 +148,22 @@ def test_bad_buffers():
     raises(TypeError, w.pop, array.array("h", bytearray(2 * 23)), words=("out", "24"))
     raises(TypeError, w.pop, array.array("i", [0] * 24), words=("out", "array('h')"))
     assert w.filled == 0  # nothing was taken by the refused calls
+
+
+def test_plain_python_copies_equal_the_viper_ones():
+    # the twins a port without the native emitters uses
+    rec = array.array("h", [(i * 7919) % 65536 - 32768 for i in range(3 * 40)])
+    for ch, ln, pos, first, k, st in ((3, 16, 5, 2, 16, 9), (1, 7, 6, 0, 7, 0), (3, 5, 0, 35, 5, 4)):
+        src = rec[:ch * (first + k)]
+        r1 = array.array("h", bytearray(2 * ch * ln))
+        r2 = array.array("h", bytearray(2 * ch * ln))
+        p = array.array("i", [ch, ln, pos, first, k])
+        window._copy_in(r1, src, p)
+        window._copy_in_py(r2, src, p)
+        assert r1 == r2
+        o1 = array.array("h", bytearray(2 * ch * ln))
+        o2 = array.array("h", bytearray(2 * ch * ln))
+        p = array.array("i", [ch, ln, st])
+        window._copy_out(r1, o1, p)
+        window._copy_out_py(r1, o2, p)
+        assert o1 == o2 and o1 != array.array("h", bytearray(2 * ch * ln))
