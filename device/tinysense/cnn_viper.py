@@ -166,7 +166,7 @@ def conv(x: ptr8, wq: ptr8, r: ptr32):
             while o < oc_n:
                 acc = 0
                 if dm == 0:
-                    # dot product of n bytes, unrolled: one expression per 16 (then 4) products
+                    # dot product of n bytes, unrolled: one expression per 16 (then 8, 4) products
                     # is about 13 Thumb instructions a product, a loop step per product ~40
                     x = ptr8(xs)
                     wq = ptr8(wp)
@@ -179,7 +179,12 @@ def conv(x: ptr8, wq: ptr8, r: ptr32):
                         x = ptr8(int(x) + 16)
                         wq = ptr8(int(wq) + 16)
                         k -= 1
-                    k = (n >> 2) & 3
+                    if n & 8:
+                        acc += (x[0] * wq[0] + x[1] * wq[1] + x[2] * wq[2] + x[3] * wq[3] + x[4] * wq[4]
+                                + x[5] * wq[5] + x[6] * wq[6] + x[7] * wq[7])
+                        x = ptr8(int(x) + 8)
+                        wq = ptr8(int(wq) + 8)
+                    k = (n >> 2) & 1
                     while k > 0:
                         acc += x[0] * wq[0] + x[1] * wq[1] + x[2] * wq[2] + x[3] * wq[3]
                         x = ptr8(int(x) + 4)
