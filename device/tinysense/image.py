@@ -12,9 +12,9 @@ An image is ``w * h`` bytes, row by row, one byte per pixel (0 black .. 255 whit
 (``bytearray``, ``memoryview``). Every function checks sizes and buffer lengths (``TypeError`` /
 ``ValueError`` saying what was expected) and then runs one viper kernel
 (:mod:`tinysense.image_viper`; on a port without the native emitters its plain-Python twin
-:mod:`tinysense.image_python`, same results); none allocates, so a camera loop can call them
-every frame.
-Not reentrant: the functions share one small parameter buffer (do not call them from an
+:mod:`tinysense.image_python`, same results); none allocates (``resize`` only the first time
+it needs its intermediate image at a new, larger size), so a camera loop can call them every
+frame. Not reentrant: the functions share one small parameter buffer (do not call them from an
 interrupt handler while the main program uses them). Cost, measured as ``.mpy`` on a Cortex-M3:
 96x96 -> 32x32 block means about 241,000 instructions (1 ms at 240 MHz), mean/std over 32x32
 about 160,000, RGB565 -> gray of 96x96 about 1,060,000.
