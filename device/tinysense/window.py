@@ -96,7 +96,7 @@ class Window:
         ``count`` once a complete window waits to be popped (push the rest after ``pop``)."""
         ch = self.channels
         if block is not self._seen[0]:
-            if type(block) is not array.array or arrays.typecode(block) != "h":
+            if type(block) is not array.array or (len(block) and arrays.typecode(block) != "h"):
                 raise TypeError("block must be array('h') of interleaved frames")
             self._seen[0] = block
         if type(count) is not int or type(offset) is not int or count < 0 or offset < 0:

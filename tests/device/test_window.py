@@ -148,6 +148,8 @@ def test_bad_buffers():
     raises(TypeError, w.pop, array.array("h", bytearray(2 * 23)), words=("out", "24"))
     raises(TypeError, w.pop, array.array("i", [0] * 24), words=("out", "array('h')"))
     assert w.filled == 0  # nothing was taken by the refused calls
+    assert w.push(array.array("h"), 0) == 0  # an empty FIFO read
+    raises(ValueError, w.push, array.array("h"), 1, words=("0 frames",))
 
 
 def test_plain_python_copies_equal_the_viper_ones():
