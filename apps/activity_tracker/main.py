@@ -27,7 +27,7 @@ On the unix port the same file runs with the IMU's replay twin, ``--replay`` sel
     micropython main.py --collect squat [--seconds 10] [--countdown 3] [--out recordings]
                         [--count 1] [--replay source.npy]
 
-Each replayed file is a session of its own (the window starts empty, as after a reset). On a
+Each replayed file starts with an empty window, as after a reset. On a
 board the same options apply (``tinysense run activity_tracker --port PORT --board-args ...``),
 plus ``--light-sleep``; Ctrl-C stops tracking, or a recording keeping the rows made so far.
 (``tinysense run activity_tracker`` does this from the PC and checks every window against the

@@ -6,7 +6,7 @@ MicroPython unix port, replaying the held-out exercise recordings, checked again
 
 ``--model-dir`` is the output of ``tinysense train har`` (trained here with the default settings
 when it holds no model). ``apps/activity_tracker/main.py`` runs unchanged over the recordings the
-training kept out (``heldout.csv``), each a session of its own fed through the IMU's replay twin
+training kept out (``heldout.csv``), each played from an empty window through the IMU's replay twin
 (``tinysense.sensors.imu.ReplayIMU``). For every window the device prints its raw and smoothed
 activity, and its features; they must EQUAL the host's: the features of
 ``tinysense.features.extract_all`` and the predictions scikit-learn made with the same forest
@@ -55,7 +55,7 @@ def add_arguments(parser) -> None:
 
 
 @dataclass
-class Session:
+class Replayed:
     """What the device printed for one replayed recording."""
 
     path: str
@@ -68,7 +68,7 @@ class Session:
 class Result:
     """What an activity-tracker replay printed, parsed."""
 
-    sessions: list = field(default_factory=list)
+    replays: list = field(default_factory=list)
     lines: list = field(default_factory=list)
     returncode: int = 0
     stderr: str = ""
@@ -77,7 +77,7 @@ class Result:
 def replay(files, *, model: Path, layout: Path, list_file: Path, smooth: int = SMOOTH, features: bool = True,
            realtime: bool = False, echo=None, libdirs=None, cwd: Path | None = None, timeout: float = 600) -> Result:
     """Run apps/activity_tracker/main.py on the unix port over the ``.npy`` recordings ``files``
-    (one session each, named in ``list_file``, which is written); ``echo`` is called with every
+    (each from an empty window, named in ``list_file``, which is written); ``echo`` is called with every
     line it prints."""
     main = APP_DIR / "main.py"
     list_file = Path(list_file)
@@ -95,9 +95,9 @@ def replay(files, *, model: Path, layout: Path, list_file: Path, smooth: int = S
         res.lines.append(line)
         m = _RECORDING.match(line)
         if m:
-            res.sessions.append(Session(m.group(1)))
-        elif res.sessions:
-            s = res.sessions[-1]
+            res.replays.append(Replayed(m.group(1)))
+        elif res.replays:
+            s = res.replays[-1]
             m = _WINDOW.match(line)
             if m:
                 s.windows.append((int(m.group(1)), float(m.group(2)), m.group(3), m.group(4)))
@@ -136,7 +136,7 @@ class Recording:
     file: Path
     host_pred: list
     host_features: np.ndarray
-    device: Session | None = None
+    device: Replayed | None = None
 
     @property
     def n(self) -> int:
@@ -206,10 +206,10 @@ def held_out(model_dir: Path, data_dir: Path, limit: int = 0, names=None) -> lis
 
 
 def compare(recs: list[Recording], res: Result, smooth: int) -> tuple[int, int, int, int, list[str]]:
-    """Attach the device's sessions to ``recs``; returns ``(windows, equal predictions, equal
+    """Attach what the device printed for each recording to ``recs``; returns ``(windows, equal predictions, equal
     features, equal smoothed, problems)``."""
     problems = []
-    by_path = {Path(s.path).resolve(): s for s in res.sessions}
+    by_path = {Path(s.path).resolve(): s for s in res.replays}
     n = same_p = same_f = same_s = 0
     for r in recs:
         r.device = by_path.get(Path(r.file).resolve())
