@@ -319,3 +319,37 @@ def test_plain_python_twin_gives_the_same_results():
         cnn_viper.lookup(pixels, xv, model._pixl, n)
         cnn_python.lookup(pixels, xp, model._pixl, n)
         assert xv == xp, name
+
+
+def test_model_runs_on_the_plain_python_kernels():
+    # what cnn.load builds on a port without the native emitters (cnn_viper fails to import):
+    # the same public API on tinysense.cnn_python, same scores
+    from tinysense import cnn_python
+
+    names = ("_conv", "_pool", "_mean", "_put", "_get", "_argmax", "_lookup", "_flip")
+    saved = [getattr(cnn, n) for n in names]
+    try:
+        for n in names:
+            setattr(cnn, n, getattr(cnn_python, n[1:]))
+        for name in ("chain_conv_pool_conv_mean_fc", "chain_dw_pw_avg_fc", "fc_from_image"):
+            model = cnn.load(KERNELS + name + ".tsm")
+            n, nout = model.input_size, model.output_shape[0]
+            x = array.array("b", bytearray(n))
+            out = bytearray(nout)
+            want = bytearray(nout)
+            with open(KERNELS + name + ".x", "rb") as fx, open(KERNELS + name + ".y", "rb") as fy:
+                for k in range(3):
+                    fx.readinto(x)
+                    fy.readinto(want)
+                    label = model.scores(x, out)
+                    assert out == want, (name, k)
+                    assert label == model.predict(x)
+            pixels = bytearray(i % 256 for i in range(n))
+            model.quantize_input(pixels, x)
+    finally:
+        for n, f in zip(names, saved):
+            setattr(cnn, n, f)
+    model = cnn.load(KERNELS + "fc_from_image.tsm")
+    xv = array.array("b", bytearray(model.input_size))
+    model.quantize_input(bytearray(i % 256 for i in range(model.input_size)), xv)
+    assert xv == x
