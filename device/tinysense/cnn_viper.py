@@ -125,10 +125,24 @@ def conv(x: ptr8, wq: ptr8, r: ptr32):
                     while j < kw:
                         x = ptr8(xb + ky * rowb + j * c)
                         wq = ptr8(wp)
-                        i = 0
-                        while i < oc_n:
-                            accs[i] += x[i] * (wq[i] - 128)
-                            i += 1
+                        ac = accs
+                        i = oc_n >> 2
+                        while i > 0:  # four channels a step
+                            ac[0] += x[0] * (wq[0] - 128)
+                            ac[1] += x[1] * (wq[1] - 128)
+                            ac[2] += x[2] * (wq[2] - 128)
+                            ac[3] += x[3] * (wq[3] - 128)
+                            x = ptr8(int(x) + 4)
+                            wq = ptr8(int(wq) + 4)
+                            ac = ptr32(int(ac) + 16)
+                            i -= 1
+                        i = oc_n & 3
+                        while i > 0:
+                            ac[0] += x[0] * (wq[0] - 128)
+                            x = ptr8(int(x) + 1)
+                            wq = ptr8(int(wq) + 1)
+                            ac = ptr32(int(ac) + 4)
+                            i -= 1
                         wp += oc_n
                         j += 1
                     ky += 1
