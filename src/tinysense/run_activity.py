@@ -294,16 +294,18 @@ def ensure_model(model_dir: Path, data_dir: Path, say=print, **train_options) ->
 
 
 def check(model_dir: Path, data_dir: Path, out_dir: Path, *, smooth: int = SMOOTH, limit: int = 0, names=None,
-          realtime: bool = False, echo=None, say=print) -> tuple[int, list[Recording], Result]:
+          realtime: bool = False, echo=None, say=print, libdirs=None) -> tuple[int, list[Recording], Result]:
     """Replay the held-out recordings (see :func:`held_out`) and compare; writes the CSV and the
-    PNG into ``out_dir``. Returns ``(exit code, recordings, device result)``."""
+    PNG into ``out_dir``. ``libdirs``: where the device library is (default: its sources).
+    Returns ``(exit code, recordings, device result)``."""
     model_dir, out_dir = Path(model_dir), Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     recs = held_out(model_dir, data_dir, limit, names)
     if not recs:
         raise ValueError(f"{model_dir / har.HELDOUT_FILE} lists no recordings: train with --heldout > 0")
     res = replay([r.file for r in recs], model=model_dir / har.MODEL_FILE, layout=model_dir / har.LAYOUT_FILE,
-                 list_file=out_dir / "activity_replay.txt", smooth=smooth, realtime=realtime, echo=echo)
+                 list_file=out_dir / "activity_replay.txt", smooth=smooth, realtime=realtime, echo=echo,
+                 libdirs=libdirs)
     if res.returncode != 0:
         say(res.stderr.strip() or "\n".join(res.lines[-20:]))
         say(f"the device program exited with {res.returncode}")

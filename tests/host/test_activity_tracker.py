@@ -91,6 +91,17 @@ def test_device_predictions_equal_the_host(trained, tmp_path):
     assert (tmp_path / "activity_timeline.png").stat().st_size > 10000
 
 
+def test_the_mpy_build_gives_the_same_windows(trained, tmp_path):
+    """On a board the library runs as .mpy files (native code compiled ahead): the same windows."""
+    from tinysense import build
+
+    build.build("x64", tmp_path / "mpy")
+    said = []
+    code, recs, res = ra.check(trained, DATA, tmp_path / "run", limit=2, say=said.append, libdirs=[tmp_path / "mpy"])
+    assert code == 0, "\n".join(said) + res.stderr
+    assert sum(r.equal_predictions() for r in recs) == sum(r.equal_features() for r in recs) == 28
+
+
 def test_a_different_host_prediction_is_a_mismatch(trained, tmp_path):
     """The comparison can fail: change one of the host's predictions and the run reports it."""
     model_dir = tmp_path / "model"
