@@ -133,6 +133,9 @@ def read_labels(path: Path) -> tuple[dict[str, str], list[str]]:
         if not url or not label:
             notes.append(f"{path.name} line {n}: no recording or no label; ignored")
             continue
+        if len(label.split()) > 1:  # the device prints one word per label
+            notes.append(f"{path.name} line {n}: label {label!r} written as {'-'.join(label.split())!r}")
+            label = "-".join(label.split())
         base = url.replace("\\", "/").rsplit("/", 1)[-1]
         m = _PREFIX.match(base)
         name = m.group(1) if m else base

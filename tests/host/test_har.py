@@ -66,7 +66,8 @@ def test_labels_override_mixed_truncated_empty(tmp_path):
                      (jump[0], "mixed", "2024-01-01T10:00:00Z"),      # left out
                      (jump[1], "jump", "2024-01-01T10:00:00Z"),
                      (jump[1], "walk", "2024-01-01T11:00:00Z"),       # reviewed again: the later counts
-                     ("2099-01-01T000000_walk.npy", "walk", "2024-01-01T10:00:00Z")])  # not in the folder
+                     ("2099-01-01T000000_walk.npy", "walk", "2024-01-01T10:00:00Z"),  # not in the folder
+                     (walk[2], "slow  walk", "2024-01-01T10:00:00Z")])  # one word on the device
     seen = []
     ds = har.load(d, min_rows=128, say=seen.append)
     by = {r.name: r for r in ds.recordings}
@@ -74,6 +75,7 @@ def test_labels_override_mixed_truncated_empty(tmp_path):
     assert by[walk[1]].label == "other" and by[walk[1]].file_label == "walk"
     assert jump[0] not in by and "mixed" in skipped[jump[0]]
     assert by[jump[1]].label == "walk"
+    assert by[walk[2]].label == "slow-walk" and any("'slow  walk' written as 'slow-walk'" in n for n in seen)
     assert any("reviewed as 'jump' and as 'walk'" in n for n in seen)
     assert any("2099-01-01T000000_walk.npy" in n and "not in recordings/" in n for n in seen)
     # truncated: the 250 complete rows, equal to the start of the original, and one line saying so
@@ -87,7 +89,7 @@ def test_labels_override_mixed_truncated_empty(tmp_path):
     assert "fewer than the 128" in skipped["2000-01-01T009002_other.npy"]
     assert "no label" in skipped["nolabel.npy"]
     assert ds.notes == seen
-    assert ds.classes == ["jump", "other", "walk"]
+    assert ds.classes == ["jump", "other", "slow-walk", "walk"]
     strict = har.load(d, min_rows=128, skip_truncated=True)
     assert walk[0] not in {r.name for r in strict.recordings}
     assert "truncated: 250 of 400 rows" in dict(strict.skipped)[walk[0]]
