@@ -30,12 +30,16 @@ examples:
   tinysense build --arch armv6m             only the Raspberry Pi Pico (RP2040)
   tinysense convert forest.joblib forest.tsm   scikit-learn model -> tinysense model file
   tinysense convert model.csv model.tsm     emlearn CSV trees -> tinysense model file
+  tinysense convert model.tflite cnn.tsm    int8 TensorFlow Lite CNN -> tinysense model file
+  tinysense train har --data data/har_exercises --out out/har   activity recognition model
   tinysense info forest.tsm                 what a model file contains
   tinysense package                         regenerate device/package.json for mip
   tinysense bench trees                     random-forest speed against the peers
   tinysense demo                            see it work on the MicroPython unix port
   tinysense deploy --port /dev/ttyACM0 temperature_logger   put an application on a board
   tinysense run temperature_logger --port /dev/ttyACM0      ... and run it there
+  tinysense run activity_tracker --data out/har             replay held-out recordings on the unix port
+  tinysense run image_classifier --images DIR               classify image files with the device's main.py
 
 Run `tinysense VERB --help` for the options of one verb.
 Install on a board: docs/install.md (mpremote mip install github:tinysense/tinysense/device/package.json)."""
@@ -176,7 +180,7 @@ def cmd_convert(args) -> int:
             from . import convert
 
             if args.scale_from:
-                convert.save(estimator, out, scaling=_fit_scaler(Path(args.scale_from)))
+                convert.save(estimator, out, scaling=_fit_scaler(Path(args.scale_from), estimator))
             else:
                 convert.save(estimator, out)
     except ValueError as e:
@@ -186,10 +190,15 @@ def cmd_convert(args) -> int:
     return 0
 
 
-def _fit_scaler(path: Path):
+def _fit_scaler(path: Path, estimator=None):
+    """The int16 scaling for float features: per feature for trees, one common scale for k-NN
+    (a per-feature scale would change which neighbours are nearest)."""
     import numpy as np
 
     from .convert import Int16Scaler
+
+    if type(estimator).__name__ == "KNeighborsClassifier":
+        from .convert.knn import UniformInt16Scaler as Int16Scaler
 
     if not path.is_file():
         raise UsageError(f"training-data file {str(path)!r} does not exist")
@@ -204,7 +213,30 @@ TREE_FIELDS = ("n_features", "n_classes", "n_trees", "n_nodes", "flags", "scratc
 CNN_FIELDS = ("n_layers", "input_h", "input_w", "input_c", "n_out", "buf0_bytes", "buf1_bytes", "n_weights",
               "n_bias", "n_quant", "n_thresholds", "input_zp", "scores_zp", "cnn_flags", "max_acc_bound",
               "n_classes")
-FIELD_NAMES = {1: TREE_FIELDS, 3: CNN_FIELDS}
+KNN_FIELDS = ("n_features", "n_samples", "k", "n_classes", "capacity", "knn_flags")
+SOS_FIELDS = ("n_sections", "frac_bits", "fs")
+LAYOUT_FIELDS = ("channels", "length", "hop", "rate", "n_features", "definitions")
+FIELD_NAMES = {1: TREE_FIELDS, 2: KNN_FIELDS, 3: CNN_FIELDS, 4: SOS_FIELDS, 5: LAYOUT_FIELDS}
+
+
+def _summary_parts(kind: int, f: dict) -> list[str]:
+    """A few words on what a model file holds, from its header fields."""
+    if kind == 1:
+        return ["regression" if f.get("flags", 0) & 1 else f"{f.get('n_classes')} classes",
+                f"{f.get('n_trees')} trees", f"{f.get('n_nodes')} nodes", f"{f.get('n_features')} features"]
+    if kind == 2:
+        return [f"k={f.get('k')}", f"{f.get('n_samples')} of {f.get('capacity')} samples stored",
+                f"{f.get('n_features')} features", f"{f.get('n_classes')} classes"]
+    if kind == 3:
+        return [f"{f.get('n_layers')} layers", f"input {f.get('input_h')}x{f.get('input_w')}x{f.get('input_c')} int8",
+                f"{f.get('n_out')} scores", f"{f.get('n_weights')} weights",
+                f"arena {f.get('buf0_bytes', 0) + f.get('buf1_bytes', 0)} bytes"]
+    if kind == 4:
+        return [f"{f.get('n_sections')} second-order sections", f"designed for {f.get('fs')} Hz"]
+    if kind == 5:
+        return [f"{f.get('channels')} channels", f"window {f.get('length')} hop {f.get('hop')} at {f.get('rate')} Hz",
+                f"{f.get('n_features')} features"]
+    return []
 
 
 def _load_model(path: Path):
@@ -226,9 +258,7 @@ def _print_summary(path: Path) -> None:
     parts = [kind]
     names = FIELD_NAMES.get(mf.kind)
     if names:
-        f = dict(zip(names, mf.fields))
-        parts.append("regression" if f.get("flags", 0) & 1 else f"{f.get('n_classes')} classes")
-        parts += [f"{f.get('n_trees')} trees", f"{f.get('n_nodes')} nodes", f"{f.get('n_features')} features"]
+        parts += _summary_parts(mf.kind, dict(zip(names, mf.fields)))
     parts.append(f"{path.stat().st_size} bytes")
     print("  " + ", ".join(str(p) for p in parts))
 
@@ -373,19 +403,23 @@ def build_parser(argv=None) -> argparse.ArgumentParser:
     p = sub.add_parser(
         "convert",
         help="convert a trained model into a tinysense model file",
-        description="Convert a scikit-learn tree model saved with joblib/pickle (or an emlearn CSV "
-        "tree file, by its .csv extension) into a tinysense model file for the device. Loading a "
-        "pickle runs code from it: convert only files you trust.",
+        description="Convert a trained model into a tinysense model file for the device: a scikit-learn "
+        "tree ensemble or KNeighborsClassifier saved with joblib/pickle, an emlearn CSV tree file (by its "
+        ".csv extension), or an int8-quantized TensorFlow Lite model (by its .tflite extension; see "
+        "docs/cnn.md). Loading a pickle runs code from it: convert only files you trust.",
         epilog="examples:\n  tinysense convert forest.joblib forest.tsm\n"
         "  tinysense convert forest.joblib forest.tsm --scale-from X_train.npy   (float features)\n"
-        "  tinysense convert trees.csv trees.tsm",
+        "  tinysense convert knn.joblib knn.tsm                                   (k-NN, int16 data)\n"
+        "  tinysense convert trees.csv trees.tsm\n"
+        "  tinysense convert model.tflite model.tsm                               (int8 CNN)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("model", metavar="MODEL", help="joblib/pickle file of a fitted estimator, or an emlearn .csv")
+    p.add_argument("model", metavar="MODEL",
+                   help="joblib/pickle file of a fitted estimator, an emlearn .csv, or an int8 .tflite")
     p.add_argument("out", metavar="OUT", help="tinysense model file to write (e.g. model.tsm)")
     p.add_argument("--scale-from", metavar="X.npy",
-                   help="training features (.npy, 2-D float): store a per-feature int16 scaling fitted on "
-                   "them, for models trained on float features")
+                   help="training features (.npy, 2-D float): store an int16 scaling fitted on them, for "
+                   "models trained on float features (per feature for trees, one common scale for k-NN)")
     p.add_argument("--thresholds", choices=("emlearn", "sklearn"),
                    help="emlearn CSV only: decide int16 inputs as emlearn does (default) or as the "
                    "original scikit-learn model did")
