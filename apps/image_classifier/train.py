@@ -87,13 +87,18 @@ def digit_input(frame: np.ndarray) -> np.ndarray:
     return ti.preprocess(frame, DIGIT_SIZE)
 
 
-def face_data(seed: int, copies: int):
+def face_data(seed: int, copies: int, split=None):
+    """Training inputs (augmented) and held-out inputs of lfw_subset; ``split``: (train indices,
+    test indices) instead of the stratified 75/25 split."""
     from skimage import data
     from sklearn.model_selection import train_test_split
 
     imgs = data.lfw_subset()  # (200, 25, 25) float 0..1: 100 faces, then 100 non-faces
     labels = np.array([1] * 100 + [0] * 100)
-    idx_tr, idx_te = train_test_split(np.arange(200), test_size=0.25, stratify=labels, random_state=seed)
+    if split is None:
+        idx_tr, idx_te = train_test_split(np.arange(200), test_size=0.25, stratify=labels, random_state=seed)
+    else:
+        idx_tr, idx_te = split
     rng = np.random.default_rng(seed)
     xs, ys = [], []
     for i in idx_tr:
@@ -240,6 +245,8 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--models", default="face,digits,cnn32",
                     help="comma-separated models to train (default: face,digits,cnn32)")
+    ap.add_argument("--cv", type=int, default=0, metavar="K",
+                    help="only estimate the face model's accuracy by K-fold cross-validation (writes nothing)")
     ap.add_argument("--convert-only", action="store_true",
                     help="only convert the committed models/*.tflite into .tsm files (no TensorFlow needed)")
     args = ap.parse_args(argv)
@@ -247,6 +254,8 @@ def main(argv=None) -> int:
         for name in ("face", "digits", "cnn32"):
             convert(MODELS / f"{name}.tflite", print)
         return 0
+    if args.cv:
+        return cross_validate(args)
     todo = set(args.models.split(","))
     if todo - {"face", "digits", "cnn32"}:
         ap.error(f"--models: unknown {sorted(todo - {'face', 'digits', 'cnn32'})}; choose face, digits, cnn32")
@@ -266,6 +275,29 @@ def main(argv=None) -> int:
         cnn32(args, report, log, rng)
     (MODELS / "training.json").write_text(json.dumps(report, indent=1) + "\n")
     log(f"report: {MODELS / 'training.json'}")
+    return 0
+
+
+def cross_validate(args) -> int:
+    """K-fold stratified cross-validation of the face model (float and int8 LiteRT accuracy)."""
+    from sklearn.model_selection import StratifiedKFold
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    labels = np.array([1] * 100 + [0] * 100)
+    accs = []
+    folds = StratifiedKFold(args.cv, shuffle=True, random_state=args.seed).split(np.zeros(200), labels)
+    for k, split in enumerate(folds):
+        (x_tr, y_tr), (x_te, y_te), _, _ = face_data(args.seed + k, args.copies, split)
+        model = train(build_cnn(FACE_SIZE, 2), x_tr, y_tr, args.epochs, args.seed + k, print)
+        rng = np.random.default_rng(args.seed + k)
+        tfl = quantize(model, x_tr[rng.choice(len(x_tr), 300, replace=False)])
+        f = float(np.mean(np.argmax(model.predict(to_float(x_te), verbose=0), axis=1) == y_te))
+        q = float(np.mean(litert_predict(tfl, x_te) == y_te))
+        accs.append((f, q))
+        print(f"fold {k + 1}/{args.cv}: {len(y_te)} held-out images, float {f:.3f}, int8 {q:.3f}")
+    a = np.array(accs)
+    print(f"{args.cv}-fold cross-validation: float {a[:, 0].mean():.3f} (min {a[:, 0].min():.3f}), "
+          f"int8 {a[:, 1].mean():.3f} (min {a[:, 1].min():.3f})")
     return 0
 
 
