@@ -29,6 +29,15 @@ DEVICE_TESTS = TESTS / "device"
 VARIANTS = ("py", "mpy")
 
 
+def pytest_runtest_setup(item):
+    """Every test starts with numpy's default floating-point error handling: importing
+    ``emlearn.bayes`` (done by the emlearn comparison tests) switches it to 'raise' for the whole
+    process, which would turn a harmless float32 underflow in an unrelated fixture into an error."""
+    import numpy as np
+
+    np.seterr(divide="warn", over="warn", under="ignore", invalid="warn")
+
+
 def pytest_addoption(parser):
     parser.addoption("--device-variant", choices=VARIANTS, action="append",
                      help="run device tests only against this build (default: both py and mpy)")

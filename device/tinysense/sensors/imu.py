@@ -28,10 +28,9 @@ fills: at 100 Hz the MPU6886's 128 frames last 1.28 s.
 
 Register use, FIFO timing and the replay's clock are documented in docs/imu.md.
 
-The big-endian to ``array('h')`` conversion is a viper kernel compiled when the module is
-imported (the runtime compiler, from a string, so that this one file keeps a plain-Python
-fallback for ports without the native emitters). Reads allocate nothing once a buffer has been
-checked.
+The big-endian to ``array('h')`` conversion is a viper kernel (``imu_viper.be16``), with a
+plain-Python twin for ports without the native emitters (``KERNEL`` says which one runs). Reads
+allocate nothing once a buffer has been checked.
 """
 
 import array
@@ -71,26 +70,6 @@ DEVICE_RESET = 0x80  # PWR_MGMT_1 bit 7
 CHIPS = {0x19: "MPU6886", 0x68: "MPU6050", 0x70: "MPU6500", 0x71: "MPU9250", 0x73: "MPU9255",
          0x12: "ICM-20602", 0x11: "ICM-20600", 0xAF: "ICM-20608", 0x98: "ICM-20689"}
 
-_KERNEL = """
-@micropython.viper
-def _be16(raw: ptr8, out: ptr16, n: int, p: int):
-    # n frames of (p & 15) bytes each, starting with x, y, z as big-endian int16, into out
-    # from frame (p >> 4): out[3 * frame + axis]. 32-bit bound: a value (hi << 8 | lo) < 2**16
-    # is stored as its 16 bits (the 'h' array reads it back signed); byte and item indices
-    # stay below 8 * 1024 + 3 * len(out).
-    stride = p & 15
-    d = (p >> 4) * 3
-    s = 0
-    end = d + 3 * n
-    while d < end:
-        out[d] = (raw[s] << 8) | raw[s + 1]
-        out[d + 1] = (raw[s + 2] << 8) | raw[s + 3]
-        out[d + 2] = (raw[s + 4] << 8) | raw[s + 5]
-        s += stride
-        d += 3
-"""
-
-
 def _be16_python(raw, out, n, p):
     stride = p & 15
     d = (p >> 4) * 3
@@ -104,14 +83,12 @@ def _be16_python(raw, out, n, p):
 
 
 try:
-    _g = {}
-    exec("import micropython\n" + _KERNEL, _g)
-    _be16 = _g["_be16"]
+    from .imu_viper import be16 as _be16
+
     KERNEL = "viper"
-except Exception:  # no native emitters (SyntaxError) or no runtime compiler
+except (SyntaxError, ImportError):  # a port without the native emitters
     _be16 = _be16_python
     KERNEL = "python"
-_g = None
 
 
 class WrongChip(ValueError):
