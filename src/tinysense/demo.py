@@ -8,7 +8,12 @@
 5. replay a generated, calibrated recording through the noise monitor (apps/noise_monitor/main.py,
    A-weighted sound level meter) on the unix port and compare its levels with a float64 reference;
 6. replay a generated TMP36 trace through the temperature logger (apps/temperature_logger/main.py:
-   median of 9 readings, degrees C, BTHome payload, crash-safe log) and compare with numpy.
+   median of 9 readings, degrees C, BTHome payload, crash-safe log) and compare with numpy;
+7. train the activity recognizer on the exercise recordings (windows, features, random forest,
+   cross-validated by recording) and replay held-out recordings through
+   apps/activity_tracker/main.py: the device's per-window predictions must equal the host's;
+8. classify a few images with the image classifier (apps/image_classifier/main.py: downscale,
+   normalise, int8 CNN): the device's scores must equal LiteRT's.
 
 Returns 0 when the device reproduces scikit-learn, 1 (with a clear message) when it does not.
 """
@@ -69,20 +74,20 @@ def run(args) -> int:
     _say("tinysense demo: a random forest trained with scikit-learn, run by MicroPython")
     _say()
     t0 = time.perf_counter()
-    _say(f"[1/5] train    RandomForestClassifier({bench.params_text(settings)}) on sklearn digits")
+    _say(f"[1/8] train    RandomForestClassifier({bench.params_text(settings)}) on sklearn digits")
     prep = bench.prepare(settings, out_dir, progress=lambda m: None)
     n_test = len(prep.y_test)
     sk_correct = int(np.sum(prep.sklearn_predictions == prep.y_test))
     _indent(f"{len(prep.X_train)} training digits (8x8 pixels, values 0..16), {time.perf_counter() - t0:.1f} s")
     _indent(f"scikit-learn accuracy on {n_test} test digits: {prep.sklearn_accuracy:.2%} ({sk_correct}/{n_test})")
 
-    _say(f"[2/5] convert  tinysense.convert.save(forest, {(out_dir / 'digits_rf.tsm').as_posix()!r})")
+    _say(f"[2/8] convert  tinysense.convert.save(forest, {(out_dir / 'digits_rf.tsm').as_posix()!r})")
     bench.convert_model(prep, progress=lambda m: None)
     est = prep.estimator
     n_nodes = sum(t.tree_.node_count for t in est.estimators_)
     _indent(f"{len(est.estimators_)} trees, {n_nodes} nodes -> {prep.model_bytes:,} bytes")
 
-    _say(f"[3/5] predict  tinysense.trees on the MicroPython unix port, all {n_test} test digits")
+    _say(f"[3/8] predict  tinysense.trees on the MicroPython unix port, all {n_test} test digits")
     t0 = time.perf_counter()
     dev = bench.run_device("tinysense", prep.model_path, prep.testdata_path, 1, [DEVICE_DIR], settings.heapsize)
     pred = np.asarray(dev["predictions"])
@@ -108,12 +113,12 @@ def run(args) -> int:
             + ("" if same == n_test else " (WARNING: some differ although the accuracy is the same)"))
 
     if getattr(args, "no_bench", False):
-        code = max(noise_monitor(out_dir / "noise_monitor"), temperature_logger(out_dir / "temperature_logger"))
+        code = _applications(out_dir)
         _say()
         _say(f"demo finished in {time.perf_counter() - t_start:.0f} s")
         return code
 
-    _say(f"[4/5] bench    tinysense vs everywhereml and m2cgen generated code (quick: >= {repeats} passes per row)")
+    _say(f"[4/8] bench    tinysense vs everywhereml and m2cgen generated code (quick: >= {repeats} passes per row)")
     results = bench.run_benchmark(settings, out_dir, prep=prep, progress=_indent)
     _say()
     _say(bench.markdown_table(results))
@@ -124,7 +129,7 @@ def run(args) -> int:
     _say(bench.checks_text(results))
     _say(f"Reports: {(out_dir / 'bench_trees.md').as_posix()}, bench_trees.json, bench_trees.png in the same folder. "
          "More passes: `make bench` (tinysense bench trees).")
-    code = max(noise_monitor(out_dir / "noise_monitor"), temperature_logger(out_dir / "temperature_logger"))
+    code = _applications(out_dir)
     _say()
     _say(f"demo finished in {time.perf_counter() - t_start:.0f} s")
     return code
@@ -156,7 +161,7 @@ def noise_monitor(out_dir: Path) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     total = sum(seg[0] for seg in SCENE)
     _say()
-    _say(f"[5/5] sound    the noise monitor (apps/noise_monitor/main.py) replaying a {total:.0f} s recording")
+    _say(f"[5/8] sound    the noise monitor (apps/noise_monitor/main.py) replaying a {total:.0f} s recording")
     t0 = time.perf_counter()
     x = np.concatenate([make() for _, _, make in SCENE])
     path = wav.write(out_dir / "scene.wav", x, tsrun.RATE)
@@ -204,12 +209,38 @@ def noise_monitor(out_dir: Path) -> int:
     return 0
 
 
+def _applications(out_dir: Path) -> int:
+    """Steps 5-8: the four applications on recorded data. Returns 0, or 1 if any mismatched."""
+    return max(noise_monitor(out_dir / "noise_monitor"), temperature_logger(out_dir / "temperature_logger"),
+               activity_tracker(out_dir / "activity_tracker"), image_classifier(out_dir / "image_classifier"))
+
+
+def activity_tracker(out_dir: Path) -> int:
+    """The activity tracker part (tinysense.run_activity.demo). Returns 0, or 1 on a mismatch."""
+    from . import run_activity
+
+    _say()
+    _say("[7/8] motion   the activity tracker (apps/activity_tracker/main.py): train on data/har_exercises, "
+         "replay 3 held-out recordings")
+    return run_activity.demo(out_dir, say=_say)
+
+
+def image_classifier(out_dir: Path) -> int:
+    """The image classifier part (tinysense.run_image.demo). Returns 0, or 1 on a mismatch."""
+    from . import run_image
+
+    _say()
+    _say("[8/8] vision   the image classifier (apps/image_classifier/main.py): camera frames replayed from "
+         "image files, int8 CNN")
+    return run_image.demo(out_dir, say=_say)
+
+
 def temperature_logger(out_dir: Path) -> int:
     """The temperature logger part (tinysense.run_temperature.demo). Returns 0, or 1 on a mismatch."""
     from . import run_temperature
 
     _say()
-    _say("[6]   sensor   the temperature logger (apps/temperature_logger/main.py) replaying two hours of ADC readings")
+    _say("[6/8] sensor   the temperature logger (apps/temperature_logger/main.py) replaying two hours of ADC readings")
     return run_temperature.demo(out_dir, say=_say)
 
 
