@@ -122,6 +122,8 @@ class CNN:
         self._gin = geo_in
         self._gout = geo_out
         self._x = None
+        self._pix = None  # the last pixel / quantized-input buffers checked by quantize_input
+        self._qout = None
         self._out = None
         self._us = None
 
@@ -194,16 +196,26 @@ class CNN:
         model's int8 input in ``out_i8`` (``array('b')`` or ``bytearray``) with the converter's
         table (docs/cnn.md: pixel range, input scale and zero point). Returns ``out_i8``."""
         n = self.input_size
-        if not (type(pixels_u8) is bytearray or type(pixels_u8) is bytes or
-                type(pixels_u8) is array.array and arrays.typecode(pixels_u8) == "B"):
-            raise TypeError("pixels must be bytearray or array('B') (uint8), not %s" % type(pixels_u8).__name__)
+        if pixels_u8 is not self._pix:  # type checks once per buffer (the typecode probe allocates)
+            if not (type(pixels_u8) is bytearray or type(pixels_u8) is bytes or
+                    type(pixels_u8) is array.array and arrays.typecode(pixels_u8) == "B"):
+                raise TypeError("pixels must be bytearray or array('B') (uint8), not %s%s" % (
+                    type(pixels_u8).__name__,
+                    "('%s')" % arrays.typecode(pixels_u8) if type(pixels_u8) is array.array else ""))
         if len(pixels_u8) != n:
             raise ValueError("pixels has %d values; the model expects %d (h x w x c = %d x %d x %d)" % (
                 (len(pixels_u8), n) + self.input_shape))
-        if out_i8 is not self._x:
+        self._pix = pixels_u8
+        if out_i8 is not self._x and out_i8 is not self._qout:
+            self._check(out_i8, n, "x")
+            self._qout = out_i8
+        elif len(out_i8) != n:
             self._check(out_i8, n, "x")
         _lookup(pixels_u8, out_i8, self._pixl, n)
         return out_i8
+
+
+_NEED = [0]  # the last load's estimate of the RAM it needs, for the MemoryError message
 
 
 def load(source):
@@ -217,6 +229,11 @@ def load(source):
     r, fh, owned = modelfile.open_file(source, modelfile.KIND_CNN)
     try:
         return _load(r)
+    except MemoryError:  # enough free bytes in all, but no block large enough (a fragmented heap)
+        gc.collect()
+        raise ValueError("CNN needs about %d bytes of RAM in a few large blocks and the heap has no room for "
+                         "them (%d bytes free, fragmented): load the model early, before other large buffers"
+                         % (_NEED[0], gc.mem_free()))
     finally:
         if owned:
             fh.close()
@@ -274,6 +291,7 @@ def _load(r):
             scratch = max(scratch, lay[24 * k + 7] * lay[24 * k + 8] * lay[24 * k + 3])
     arena_bytes = size[0] + size[1] + scratch
     need = arena_bytes + n_w + 4 * (n_b + 2 * n_q + n_t) + rec_bytes + 600
+    _NEED[0] = need
     gc.collect()
     free = gc.mem_free()
     if need > free:
