@@ -109,7 +109,7 @@ def main(argv=None) -> int:
     from tinysense import build
     from tinysense.convert import tflite
     from tinysense.paths import DEVICE_DIR
-    from tinysense.run_image import read_pgm
+    from tinysense.image import read_pgm
 
     models = {k: p for k, p in MODELS.items() if p.is_file()}
     missing = sorted(set(MODELS) - set(models))

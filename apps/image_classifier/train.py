@@ -5,7 +5,7 @@
 1. **face / no face** on scikit-image's ``lfw_subset`` (200 grayscale 25x25 images: 100 faces,
    100 non-faces). Each image becomes the 96x96 frame a camera would deliver (centre-aligned
    bilinear upscale, the device's integer definition), then goes through *exactly* the device's
-   preprocessing (``tinysense.run_image.preprocess``: 3x3 area average to 32x32, mean/std
+   preprocessing (``tinysense.image.preprocess``: 3x3 area average to 32x32, mean/std
    brightness normalisation), so the network is trained on the pixels the board computes.
    Training images are augmented (mirror, shifts of up to 2 pixels, brightness and contrast);
    a quarter of the images (stratified) is held out and never augmented or seen in training.
@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinysense import run_image as ti
+from tinysense import image as ti
 
 HERE = Path(__file__).resolve().parent
 MODELS = HERE / "models"
