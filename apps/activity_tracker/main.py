@@ -191,6 +191,8 @@ def open_imu(opts, rate, path=None):
     bus = I2C(I2C_BUS[0], scl=Pin(I2C_BUS[1]), sda=Pin(I2C_BUS[2]), freq=I2C_FREQ)
     try:
         dev = imu_mod.MPU6886(bus, address=IMU_ADDRESS, rate=rate, range_g=2, light_sleep=opts["light-sleep"])
+    except imu_mod.WrongChip as e:  # another IMU answers: its name and the class to use
+        fail("I2C address 0x%02x: %s" % (IMU_ADDRESS, e))
     except OSError as e:
         fail("no MPU6886 at I2C address 0x%02x on SCL %d / SDA %d: %s" % (IMU_ADDRESS, I2C_BUS[1], I2C_BUS[2], e))
     return dev, "MPU6886 at 0x%02x on I2C(%d, scl=%d, sda=%d)" % (IMU_ADDRESS, I2C_BUS[0], I2C_BUS[1], I2C_BUS[2])

@@ -335,6 +335,23 @@ def test_hardware_path_with_a_simulated_mpu6886(trained, tmp_path):
     assert got == host
 
 
+def test_another_imu_on_the_bus_is_named(trained, tmp_path):
+    """An MPU6050 (WHO_AM_I 0x68) where the app expects an MPU6886: one clear line naming the chip
+    and the class to use, exit status 1, no traceback."""
+    rec = DATA / "recordings" / har.read_heldout(trained)[0]["recording"]
+    board = FAKE_MACHINE.replace("self.regs[0x75] = 0x19", "self.regs[0x75] = 0x68")
+    board = board.replace("if reg + i != 0x75 else 0x19", "if reg + i != 0x75 else 0x68")
+    (tmp_path / "machine.py").write_text(board % str(rec))
+    env = dict(os.environ)
+    env["MICROPYPATH"] = unixport.micropython_path_env([tmp_path, DEVICE_DIR])
+    proc = subprocess.run([unixport.micropython_path(), str(ra.APP_DIR / "main.py"),
+                           "--model", str(trained / har.MODEL_FILE), "--layout", str(trained / har.LAYOUT_FILE)],
+                          capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60, check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 1, out
+    assert "MPU6050" in out and "Traceback" not in out, out
+
+
 def test_demo_step(tmp_path):
     """run_activity.demo, the step `tinysense demo` runs: trains, replays three held-out
     recordings of different activities, all windows equal."""
