@@ -74,6 +74,11 @@ def _buf(b, name, need, writable):
                         % (name, "bytearray or memoryview" if writable else "bytes-like buffer", t.__name__))
     if len(b) < need:
         raise ValueError("%s has %d bytes; %d needed" % (name, len(b), need))
+    if writable and t is memoryview:
+        try:  # a memoryview of bytes is read-only: the kernel would write into an immutable object
+            b[0] = b[0]
+        except TypeError:
+            raise TypeError("%s is a read-only memoryview; it must be writable" % name)
 
 
 def _sizes(src, sw, sh, dst, dw, dh):

@@ -58,6 +58,8 @@ def test_bad_files():
     raises(ValueError, camera.ReplayCamera, [bad + "maxval.pgm"], words=("maxval", "65535"))
     raises(ValueError, camera.ReplayCamera, [bad + "header.pgm"], words=("header.pgm", "ends early"))
     raises(ValueError, camera.ReplayCamera, [bad + "zero.pgm"], words=("zero.pgm", "0x4"))
+    raises(ValueError, camera.ReplayCamera, [bad + "sign.pgm"], words=("sign.pgm", "width", "not a number"))
+    raises(ValueError, camera.ReplayCamera, [bad + "underscore.pgm"], words=("maxval", "not a number"))
     raises(ValueError, camera.ReplayCamera, [bad + "odd.raw"], words=("odd.raw", "width and height"))
     raises(ValueError, camera.ReplayCamera, [bad + "odd.raw"], 9, 9, words=("100 bytes", "81"))
     raises(ValueError, camera.ReplayCamera, DIR + "nowhere", words=("no such folder",))

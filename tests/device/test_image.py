@@ -64,15 +64,15 @@ def test_area_worst_case_block():
 
 
 def test_resize_nearest_matches_numpy():
-    check("nearest", lambda s, sw, sh, d, dw, dh, a: image.resize_nearest(s, sw, sh, d, dw, dh), 25)
+    check("nearest", lambda s, sw, sh, d, dw, dh, a: image.resize_nearest(s, sw, sh, d, dw, dh), 29)
 
 
 def test_resize_bilinear_matches_numpy():
-    check("bilinear", lambda s, sw, sh, d, dw, dh, a: image.resize_bilinear(s, sw, sh, d, dw, dh), 25)
+    check("bilinear", lambda s, sw, sh, d, dw, dh, a: image.resize_bilinear(s, sw, sh, d, dw, dh), 28)
 
 
 def test_resize_picks_area_or_bilinear():
-    check("resize", lambda s, sw, sh, d, dw, dh, a: image.resize(s, sw, sh, d, dw, dh), 25)
+    check("resize", lambda s, sw, sh, d, dw, dh, a: image.resize(s, sw, sh, d, dw, dh), 28)
 
 
 def test_crop_matches_numpy():
@@ -160,10 +160,12 @@ def test_no_allocation():
     small = bytearray(32 * 32)
     other = bytearray(20 * 20)
     mv = memoryview(frame)
+    small_mv = memoryview(small)
 
     def step():
         image.gray_from_rgb565(rgb, frame, 96 * 96)
         image.downscale_area(mv, 96, 96, small, 32, 32)
+        image.downscale_area(frame, 96, 96, small_mv, 32, 32)  # a writable memoryview: probed each call
         image.normalize_meanstd(small, 1024)
         image.normalize_minmax(small, 1024)
         image.resize(frame, 96, 96, other, 20, 20)
@@ -228,6 +230,10 @@ def test_bad_input():
     raises(TypeError, image.downscale_area, s, 96.0, 96, d, 32, 32, words=("sw", "int"))
     raises(TypeError, image.downscale_area, [0] * 9216, 96, 96, d, 32, 32, words=("src", "list"))
     raises(TypeError, image.downscale_area, s, 96, 96, bytes(1024), 32, 32, words=("dst", "bytearray"))
+    ro = bytes(1024)  # a memoryview of bytes is read-only: writing through it would change the bytes
+    raises(TypeError, image.downscale_area, s, 96, 96, memoryview(ro), 32, 32, words=("dst", "read-only"))
+    raises(TypeError, image.normalize_minmax, memoryview(ro), 1024, words=("buf", "read-only"))
+    assert ro == bytes(1024)
     raises(ValueError, image.downscale_area, bytearray(300 * 300), 300, 300, d, 1, 1, words=("65536",))
     raises(ValueError, image.resize_bilinear, bytearray(4096), 4096, 1, bytearray(4096), 4096, 1,
            words=("too large",))

@@ -135,10 +135,11 @@ def read_pgm_header(path):
         vals = []
         for what in ("width", "height", "maxval"):
             tok = _token(f, path)
-            try:
-                v = int(tok)
-            except ValueError:
-                raise ValueError("%s: bad PGM: %s %r is not a number" % (path, what, tok))
+            v = 0
+            for d in tok:  # decimal digits only (int() would take "+1", "1_5")
+                if not 48 <= d <= 57:
+                    raise ValueError("%s: bad PGM: %s %r is not a number" % (path, what, tok))
+                v = 10 * v + d - 48
             vals.append(v)
         offset = f.seek(0, 1)
         end = f.seek(0, 2)
