@@ -299,3 +299,68 @@ def test_main_with_a_camera(tmp_path):
     frames = [line for line in lines if line.startswith("frame ")]
     assert len(frames) == 3 and all("camera 96x96 -> face (class 1)" in f and "DETECTED" in f for f in frames)
     assert [line for line in lines if line.startswith("capture")][-1] == "capture 5"  # 3 frames + 2 stale
+
+
+QUIET_CAMERA = '''
+class PixelFormat:
+    RGB565 = 0
+    GRAYSCALE = 3
+
+
+class FrameSize:
+    R96X96 = 0
+
+
+class Camera:
+    def __init__(self, pixel_format=None, frame_size=None, **kw):
+        with open(%r, "rb") as f:
+            self.frame = memoryview(f.read())
+
+    def capture(self):
+        return self.frame
+'''
+
+STEADY_STATE = '''
+import gc
+import main
+from tinysense import sleep
+from tinysense.sensors import camera
+
+cam = camera.Camera(96, 96)
+frame = bytearray(cam.frame_bytes)
+clock = sleep.ReplayClock()
+for norm in ("meanstd", "minmax", "none"):
+    clf = main.Classifier(%r, norm)
+
+    def step():
+        t0 = clock.ticks_ms()
+        fw, fh = cam.capture_into(frame)
+        clf.preprocess(frame, fw, fh)
+        k = clf.classify()
+        clock.sleep_until(t0, 1000)
+        return k
+
+    k = step()
+    gc.collect()
+    before = gc.mem_alloc()
+    for _ in range(10):
+        step()
+    print(norm, k, gc.mem_alloc() - before)
+'''
+
+
+def test_app_frame_step_allocates_nothing(tmp_path):
+    # main.py's own objects, as its loop calls them: capture_into, Classifier.preprocess
+    # (resize, normalisation, quantization), Classifier.classify (scores, argmax) and the
+    # replay clock's sleep; only the printed line and the probability allocate
+    raw = tmp_path / "face.u8"
+    ri.read_pgm(FACES / "face_2.pgm").tofile(raw)
+    (tmp_path / "camera.py").write_text(QUIET_CAMERA % str(raw))
+    script = tmp_path / "steady.py"
+    script.write_text(STEADY_STATE % str(ri.MODELS["face"]))
+    out = unixport.run(script, libdirs=[DEVICE_DIR, ri.APP_DIR, tmp_path], cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    rows = [line.split() for line in out.stdout.splitlines()]
+    assert [r[0] for r in rows] == ["meanstd", "minmax", "none"], out.stdout
+    assert rows[0][1] == "1", out.stdout  # the face is seen (meanstd: how the model was trained)
+    assert all(r[2] == "0" for r in rows), out.stdout
