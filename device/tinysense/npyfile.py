@@ -40,6 +40,7 @@ first call with a new buffer object checks its typecode, which allocates a littl
 the byte count to the stream's ``readinto(buf, nbytes)`` / ``write(buf, nbytes)``.
 """
 
+import array
 import sys
 
 from . import arrays
@@ -57,6 +58,14 @@ class Truncated(ValueError):
 
 def _name(src):
     return src if isinstance(src, str) else "<stream>"
+
+
+def _open_read(path, mode="rb"):
+    # open() naming the file: MicroPython's OSError says only "[Errno 2] ENOENT"
+    try:
+        return open(path, mode)
+    except OSError as e:
+        raise OSError(e.errno, "%s: %s" % (path, "no such file" if e.errno == 2 else "cannot open it (%s)" % e)) from None
 
 
 def _parse_header(text, name):
@@ -166,7 +175,7 @@ class Reader:
     def __init__(self, src, partial=False):
         self.name = _name(src)
         own = isinstance(src, str)
-        f = open(src, "rb") if own else src
+        f = _open_read(src) if own else src
         self._f = f
         self._own = own
         try:
@@ -215,6 +224,9 @@ class Reader:
             text = "".join(chr(b) for b in raw)
         d = _parse_header(text, name)
         descr = d["descr"]
+        if type(descr) is not str:
+            raise ValueError("%s: bad .npy header ('descr' must be a dtype string such as '<i2', not %r)"
+                             % (name, descr))
         if descr not in DTYPES:
             if descr == "[structured]":
                 what = "a structured dtype"
@@ -230,6 +242,11 @@ class Reader:
             raise ValueError("%s: .npy is in Fortran order; only C order is supported "
                              "(save numpy.ascontiguousarray(x))" % name)
         shape = d["shape"]
+        if type(shape) is not tuple:
+            raise ValueError("%s: bad .npy header ('shape' must be a tuple of ints, not %r)" % (name, shape))
+        for dim in shape:
+            if dim < 0:
+                raise ValueError("%s: bad .npy header (negative size in shape %r)" % (name, shape))
         if len(shape) not in (1, 2):
             raise ValueError("%s: .npy shape %r has %d dimensions; supported: 1-D (n,) or 2-D (rows, columns)"
                              % (name, shape, len(shape)))
@@ -265,14 +282,17 @@ class Reader:
         """Read the next rows into ``buf``, an ``array`` of this file's typecode ('h' or 'f');
         return the number of rows read: at most ``len(buf) // columns`` (and ``rows`` when
         given), 0 at the end. Row ``k`` of the block is ``buf[k * columns:(k + 1) * columns]``.
-        Raises ``TypeError`` for a buffer of another type. Allocates nothing for a buffer
-        already used."""
+        Raises ``TypeError`` for a buffer of another type, ``ValueError`` for one shorter than a
+        row. Allocates nothing for a buffer already used."""
         if buf is not self._buf:
             tc = arrays.typecode(buf)
             if tc != self.typecode:
                 raise TypeError("%s holds '%s': buffer must be array('%s'), not %s" % (
                     self.name, DESCR[self.typecode], self.typecode,
                     "array('%s')" % tc if tc else type(buf).__name__ if len(buf) else "an empty buffer"))
+            if len(buf) < self.columns:
+                raise ValueError("%s: buffer of %d items holds no whole row of %d columns"
+                                 % (self.name, len(buf), self.columns))
             self._buf = buf
             self._cap = len(buf) // self.columns
         n = self.rows - self.position
@@ -359,13 +379,18 @@ class Writer:
     def write(self, buf, rows=None):
         """Append ``rows`` rows (default: all whole rows in ``buf``, ``len(buf) // columns``)
         from ``buf``, an ``array`` of the writer's typecode. Returns the rows written. Raises
-        ``TypeError`` for another buffer type, ``ValueError`` if ``buf`` holds fewer rows.
+        ``TypeError`` for another buffer type, ``ValueError`` if ``buf`` holds fewer rows (or
+        not one whole row).
         Allocates nothing for a buffer already used."""
         if buf is not self._buf:
             tc = arrays.typecode(buf)
             if tc != self.typecode:
                 raise TypeError("%s: buffer must be array('%s'), not %s" % (
-                    self.name, self.typecode, "array('%s')" % tc if tc else type(buf).__name__))
+                    self.name, self.typecode, "array('%s')" % tc if tc else
+                    "an empty array" if type(buf) is array.array else type(buf).__name__))
+            if len(buf) < self._width:
+                raise ValueError("%s: buffer of %d items holds no whole row of %d columns"
+                                 % (self.name, len(buf), self._width))
             self._buf = buf
             self._cap = len(buf) // self._width
         if rows is None:

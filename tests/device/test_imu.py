@@ -448,6 +448,8 @@ def test_replay_bad_arguments():
     raises(ValueError, imu.ReplayIMU, DIR + "i2_1d.npy", words=("i2_1d.npy", "(rows, 3)", "(101,)"))
     raises(ValueError, imu.ReplayIMU, DIR + "f4_2d.npy", words=("f4_2d.npy", "int16", "'<f4'"))
     raises(ValueError, imu.ReplayIMU, DIR + "be.npy", words=("be.npy", "big-endian"))
+    for name in ("missing.npy", "missing.csv"):  # the OSError names the file it could not open
+        raises(OSError, imu.ReplayIMU, [DIR + "rec.npy", DIR + name], words=(name, "no such file"))
     r = imu.ReplayIMU(DIR + "rec.npy")
     r.start()
     raises(TypeError, r.read_fifo, array.array("f", [0.0] * 3), words=("array('h')",))

@@ -105,7 +105,7 @@ def test_rejects_unsupported_files():
         for partial in (False, True):
             raises(ValueError, npyfile.Reader, DIR + name, partial=partial, words=[name] + words)
         count += 1
-    assert count == 13, count
+    assert count == 17, count
     # a short header is a truncation even with partial=True
     raises(npyfile.Truncated, npyfile.Reader, DIR + "short_header.npy", partial=True, words=("of its",))
 
@@ -117,6 +117,15 @@ def test_wrong_buffer_type():
     assert r.readinto(new("h", 6)) == 2
     r = npyfile.Reader(DIR + "f4_1d.npy")
     raises(TypeError, r.readinto, new("h", 6), words=("array('f')",))
+    # a buffer shorter than one row would read 0 rows for ever, as at the end of the file
+    r = npyfile.Reader(DIR + "i2_2d.npy")
+    raises(ValueError, r.readinto, new("h", 2), words=("2 items", "3 columns"))
+    assert r.position == 0 and r.readinto(new("h", 3)) == 1
+
+
+def test_missing_file_is_named():
+    e = raises(OSError, npyfile.Reader, DIR + "no_such_recording.npy", words=("no_such_recording.npy", "no such file"))
+    assert "Errno 2" in e
 
 
 def recordings():
@@ -278,6 +287,8 @@ def test_writer_errors_and_no_allocation():
     raises(ValueError, npyfile.Writer, path, "h", 0, words=("columns",))
     w = npyfile.Writer(path, "h", 3)
     raises(TypeError, w.write, array.array("f", [1.0, 2.0, 3.0]), words=("array('h')", "array('f')"))
+    raises(TypeError, w.write, array.array("h"), words=("array('h')", "an empty array"))
+    raises(ValueError, w.write, new("h", 2), words=("2 items", "3 columns"))
     buf = new("h", 7)  # 2 whole rows and a spare item
     raises(ValueError, w.write, buf, 3, words=("0..2",))
     assert w.write(buf) == 2

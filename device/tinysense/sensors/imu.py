@@ -333,7 +333,7 @@ class _Csv:
     # expected_rows, truncated, readinto(buf, rows), skip(rows), close().
     def __init__(self, path, partial):
         self.name = path
-        self._f = open(path, "r")
+        self._f = npyfile._open_read(path, "r")
         try:
             self._scan(partial)
         except BaseException:
@@ -437,7 +437,7 @@ class _Csv:
         if n > cap:
             n = cap
         if rows is not None and rows < n:
-            n = rows
+            n = rows if rows > 0 else 0
         for i in range(n):
             self._parse(self._next_line(), buf, 3 * i, self._lineno)
         self.position += n
@@ -446,7 +446,7 @@ class _Csv:
     def skip(self, rows):
         n = self.rows - self.position
         if rows < n:
-            n = rows
+            n = rows if rows > 0 else 0
         for _ in range(n):
             self._next_line()
         self.position += n
