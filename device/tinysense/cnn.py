@@ -141,7 +141,7 @@ class CNN:
                 "h x w x c = %d x %d x %d" % self.input_shape if what == "x" else "scores"))
 
     def _run(self, x):
-        if x is not self._x:
+        if x is not self._x or len(x) != self.input_size:  # a bytearray can shrink (x[k:] = b"")
             self._check(x, self.input_size, "x")
             self._x = x
         w = self._w
@@ -160,7 +160,7 @@ class CNN:
         """Run the model on ``x`` and write the int8 scores tensor (the logits before the final
         SOFTMAX, or the graph's output) into ``out`` (``array('b')`` or ``bytearray`` of
         ``output_shape[0]``); bit-exact to LiteRT. Returns the predicted class index."""
-        if out is not self._out:
+        if out is not self._out or len(out) != self.output_shape[0]:
             self._check(out, self.output_shape[0], "out")
             self._out = out
         self._run(x)
@@ -175,7 +175,7 @@ class CNN:
             if type(out_us) is not array.array or len(out_us) != len(self._plan) or arrays.typecode(out_us) != "i":
                 raise TypeError("out_us must be array('i') of length n_layers = %d" % len(self._plan))
             self._us = out_us
-        if x is not self._x:
+        if x is not self._x or len(x) != self.input_size:
             self._check(x, self.input_size, "x")
             self._x = x
         w = self._w

@@ -144,6 +144,11 @@ def test_hardware_wrapper_errors():
     _Fake.frame = memoryview(bytearray(100))
     raises(OSError, cam.capture_into, bytearray(9216), words=("100 bytes", "96x96"))
     raises(ValueError, cam.capture_into, bytearray(10), words=("10", "9216"))
+    _Fake.frame = memoryview(bytearray(9216))
+    buf = bytearray(9216)
+    cam.capture_into(buf)
+    buf[100:] = b""  # shrunk after its first check
+    raises(ValueError, cam.capture_into, buf, words=("100", "9216"))
     del sys.modules["camera"]
     raises(ImportError, camera.Camera)
 

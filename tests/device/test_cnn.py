@@ -221,6 +221,17 @@ def test_bad_inputs_raise_clear_errors():
     expect_error(TypeError, model.scores, x, array.array("i", [0] * 495), words=("out",))
     model.scores(x, out)
     model.scores(bytearray(n), bytearray(495))
+    # a buffer that passed once and then shrank (slice assignment) is checked again
+    xs = bytearray(n)
+    os = bytearray(495)
+    model.scores(xs, os)
+    xs[n - 1:] = b""
+    expect_error(ValueError, model.predict, xs, words=("%d" % (n - 1),))
+    expect_error(ValueError, model.profile, xs, array.array("i", [0] * model.n_layers), words=("%d" % (n - 1),))
+    xs.append(0)
+    model.scores(xs, os)
+    os[494:] = b""
+    expect_error(ValueError, model.scores, xs, os, words=("out", "494"))
 
 
 def file_bytes(path):

@@ -76,7 +76,7 @@ class Camera:
         """Capture one frame into ``buf`` (``bytearray``/``memoryview`` of at least
         ``frame_bytes``); returns ``(width, height)``. ``OSError`` if the driver gives no frame or
         a short one."""
-        if buf is not self._buf:
+        if buf is not self._buf or len(buf) < self.frame_bytes:  # a bytearray can shrink
             _check_frame(buf, self.frame_bytes)
             self._buf = buf
         frame = self.driver.capture()
