@@ -39,6 +39,22 @@ def test_models_are_small_and_committed():
         assert tfl.stat().st_size < 30_000 and tsm.stat().st_size < 30_000, name
 
 
+def test_committed_tsm_files_are_the_converted_tflite(tmp_path):
+    # `make train-image` writes both; the device runs the .tsm and the checks run the .tflite, so
+    # the pair must not drift apart (a re-trained .tflite committed without its conversion)
+    import importlib.util
+
+    from tinysense.convert import tflite as conv
+
+    spec = importlib.util.spec_from_file_location("_train_image", ri.APP_DIR / "train.py")
+    train = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(train)  # TensorFlow is imported only when training
+    for name in ("face", "digits", "cnn32"):
+        tfl = train.MODELS / f"{name}.tflite"
+        conv.save(tfl, tmp_path / f"{name}.tsm", class_names=train.CLASS_NAMES[name])
+        assert (tmp_path / f"{name}.tsm").read_bytes() == tfl.with_suffix(".tsm").read_bytes(), name
+
+
 def test_face_app_scores_equal_litert(face_run):
     assert face_run.returncode == 0, face_run.stderr
     names = sorted(p.name for p in ri.image_files(FACES))
