@@ -160,6 +160,34 @@ def test_full_scale_distances_are_exact():
     assert m.predict(array.array("h", [32767, 32767, 1])) == 6
 
 
+def test_most_features_at_full_scale_are_exact():
+    # the documented bound: 32767 features of differences 65535 (each half-sum <= 32767 * 65535,
+    # just below 2**31); distances ~2**47 that differ by one count are told apart
+    n = knn.MAX_FEATURES
+    lo = array.array("h", [-32768] * n)
+    hi = array.array("h", [32767] * n)
+    m = knn.KNN(n, 2, 1)
+    lo[n - 1] = 32766  # one count off in the last feature: distance D + 1
+    m.add(lo, 1)
+    lo[n - 1] = 32767  # D = (n - 1) * 65535**2
+    m.add(lo, 2)
+    assert m.predict(hi) == 2
+    d = (n - 1) * 65535 * 65535
+    assert (m._w[8], m._w[9]) == (d >> 16, d & 0xFFFF), list(m._w[8:10])
+    hi[n - 1] = 32765  # now the first row is nearer: 1 against 4 in the last feature
+    assert m.predict(hi) == 1
+    m = knn.KNN(n, 2, 1)  # every feature at the far end: the largest distance, n * 65535**2
+    hi[n - 1] = 32767
+    m.add(hi, 3)
+    lo[n - 1] = -32768
+    assert m.predict(lo) == 3
+    d = n * 65535 * 65535  # the largest distance there is
+    assert (m._w[8], m._w[9]) == (d >> 16, d & 0xFFFF), list(m._w[8:10])
+    m.add(lo, 4)
+    assert m.predict(hi) == 3 and m.predict(lo) == 4
+    assert m.predict(array.array("h", [0] * n)) == 3  # n * 32767**2 < n * 32768**2
+
+
 def test_predict_and_add_allocate_nothing():
     m = knn.load(DIR + "digits.tsm", capacity=2000)
     x = array.array("h", range(64))
