@@ -221,14 +221,16 @@ _NEED = [0]  # the last load's estimate of the RAM it needs, for the MemoryError
 def load(source):
     """Load an int8 CNN from a kind-3 tinysense model file (path, binary stream or bytes).
 
-    Everything is checked here, once: shapes and padding of every layer against its neighbours,
+    Everything is checked here, once: the file's CRC-32 first (a damaged file is reported as
+    such, before any of its counts is trusted), then shapes and padding of every layer against its neighbours,
     weight / bias / multiplier indices, thresholds, and that no accumulator can leave int32
     (the worst case is computed from the weights). Raises ``ValueError`` naming the problem,
     including when the model does not fit in the free RAM (saying how many bytes it needs).
     """
     r, fh, owned = modelfile.open_file(source, modelfile.KIND_CNN)
     try:
-        return _load(r)
+        left = _crc_first(fh, 12 + 4 * len(r.fields))
+        return _load(r, left)
     except MemoryError:  # enough free bytes in all, but no block large enough (a fragmented heap)
         gc.collect()
         raise ValueError("CNN needs about %d bytes of RAM in a few large blocks and the heap has no room for "
@@ -239,7 +241,37 @@ def load(source):
             fh.close()
 
 
-def _load(r):
+def _crc_first(f, done):
+    # Check the CRC-32 before trusting any count or shape in the file, so that a damaged file
+    # is reported as damaged (not as a model that needs 1 GB or has a broken layer chain); the
+    # reader checks it again at the end. Returns the bytes left after the header, or None for a
+    # stream that cannot seek (then the reader's own checks and its final CRC stand alone).
+    try:
+        here = f.tell()
+        end = f.seek(0, 2)
+    except (AttributeError, OSError):
+        return None
+    start = here - done
+    n = end - start - 4
+    if n < done:
+        f.seek(here)
+        return None
+    f.seek(start)
+    buf = bytearray(512)
+    mv = memoryview(buf)
+    crc = 0
+    while n > 0:
+        k = f.readinto(mv[:n] if n < 512 else mv)
+        crc = modelfile.crc32(mv[:k], crc)
+        n -= k
+    tail = f.read(4)
+    f.seek(here)
+    if tail[0] | tail[1] << 8 | tail[2] << 16 | tail[3] << 24 != crc:
+        raise ValueError("model file corrupted or truncated: CRC-32 mismatch (%d bytes)" % (end - start))
+    return end - here
+
+
+def _load(r, left=None):
     h = r.fields
     if len(h) != 16:
         raise ValueError("CNN header has %d fields, expected 16" % len(h))
@@ -290,6 +322,9 @@ def _load(r):
         if lay[24 * k] == CONV_2D and lay[24 * k + 7] > 1:
             scratch = max(scratch, lay[24 * k + 7] * lay[24 * k + 8] * lay[24 * k + 3])
     arena_bytes = size[0] + size[1] + scratch
+    if left is not None and n_w + 4 * (24 * nl + n_b + 2 * n_q + n_t) > left:
+        raise ValueError("CNN header counts %d weights, %d biases, %d multipliers and %d thresholds; the file "
+                         "has %d bytes for them" % (n_w, n_b, n_q, n_t, left))
     need = arena_bytes + n_w + 4 * (n_b + 2 * n_q + n_t) + rec_bytes + 600
     _NEED[0] = need
     gc.collect()

@@ -261,6 +261,13 @@ def test_corrupt_and_foreign_files():
     bad = bytearray(good)
     bad[-2] ^= 1
     expect_error(ValueError, load_bytes, bad, words=("CRC",))
+    # a damaged header (shapes, counts, zero points) is reported as damage, not as a model
+    # that needs a gigabyte of RAM or has a broken layer chain: the CRC is checked first
+    for field in range(16):
+        for bit in (4, 30):
+            bad = bytearray(good)
+            bad[12 + 4 * field + bit // 8] ^= 1 << (bit % 8)
+            expect_error(ValueError, load_bytes, bad, words=("CRC",))
     expect_error(ValueError, load_bytes, good + b"xxxx")
     expect_error(OSError, cnn.load, KERNELS + "no_such_file.tsm")
     expect_error(TypeError, cnn.load, [1, 2, 3], words=("path",))
@@ -274,7 +281,8 @@ def test_crafted_files_are_refused():
                         ("bad_shape", ("layer 0", "windows")),
                         ("weights_past_end", ("outside the file",)),
                         ("bad_shift", ("outside the file",)),
-                        ("broken_chain", ("layer 1", "expects input"))):
+                        ("broken_chain", ("layer 1", "expects input")),
+                        ("counts", ("1073741824 weights", "the file has"))):
         msg = expect_error(ValueError, cnn.load, KERNELS + "crafted_" + name + ".tsm")
         for w in words:
             assert w in msg, (name, w, msg)
