@@ -162,6 +162,24 @@ def test_not_a_tflite_file(tmp_path):
         tflite.load(b"abc")
 
 
+def test_truncated_and_damaged_tflite_files():
+    # a cut or damaged flatbuffer is a ValueError saying so, not a struct.error or TypeError from
+    # deep inside the tflite package (the CLI turns ValueError into one line)
+    data = (DATA / "small_cnn.tflite").read_bytes()
+    for cut in (8, 16, 100, len(data) // 3, len(data) // 2, len(data) - 200):
+        with pytest.raises(ValueError, match="not a|truncated or corrupted"):
+            tflite.load(data[:cut])
+    rng = np.random.default_rng(4)
+    for _ in range(60):
+        d = bytearray(data)
+        for j in rng.integers(0, len(d), 3):
+            d[j] = int(rng.integers(0, 256))
+        try:
+            tflite.load(bytes(d))  # a damaged weight byte may still convert: no checksum in TFLite
+        except ValueError:
+            pass
+
+
 def test_accumulator_bound_is_enforced():
     L = tflite.Layer(op=tflite.CONV_2D, in_shape=(1, 1, 1), out_shape=(1, 1, 1), acc_bound=2**31,
                      shift=np.array([0], np.int32))

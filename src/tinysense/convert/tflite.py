@@ -14,6 +14,7 @@ reference kernels bit for bit (tests/host/test_convert_tflite.py).
 from __future__ import annotations
 
 import math
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -422,10 +423,20 @@ def _fc_requant(in_scale, w_scales, out_scale, out_zp, act_min, act_max, out_c, 
 
 def load(source, class_names=None, pixel_range=(0.0, 1.0)) -> CNN:
     """Parse an int8 ``.tflite`` (path or bytes) into a :class:`CNN`; ``ValueError`` says what is
-    not supported and what is."""
+    not supported and what is, or that the file is truncated or corrupted."""
     data = Path(source).read_bytes() if isinstance(source, (str, Path)) else bytes(source)
     if len(data) < 8:
         raise ValueError("not a TensorFlow Lite model: file too short")
+    try:
+        return _load(data, class_names, pixel_range)
+    except (struct.error, TypeError, IndexError, KeyError, OverflowError, AttributeError) as e:
+        # the flatbuffer readers index the bytes as the offsets in them say: a cut or damaged
+        # file ends in one of these, deep inside the tflite package
+        raise ValueError(f"not a valid TensorFlow Lite model: the flatbuffer is truncated or corrupted "
+                         f"({type(e).__name__}: {e})") from e
+
+
+def _load(data: bytes, class_names, pixel_range) -> CNN:
     g = _Graph(data)
     tfl = g.tfl
     names = [n for n, _ in g.ops]
