@@ -15,7 +15,7 @@ strictly nearer than the farthest kept one), and the vote goes to the class with
 neighbours, ties to the smallest label (docs/knn.md). One viper call (:mod:`tinysense.knn_viper`)
 per prediction; ports without the native emitters use the plain-Python twins here.
 
-Labels: ints (-2**31..2**31-1) or strs, at most 256 classes, not mixed. The class table is kept
+Labels: ints (-2**31..2**31-1) or strs (no newline), at most 256 classes, not mixed. The class table is kept
 sorted (that is what scikit-learn's tie rule needs); a new class renumbers the stored samples.
 File: kind 2 of the tinysense model file, read and written on the device (docs/knn.md).
 """
@@ -173,6 +173,8 @@ class KNN:
             raise TypeError("label %r: this model's labels are %ss" % (label, type(cs[0]).__name__))
         if t is int and not -0x80000000 <= label <= 0x7FFFFFFF:
             raise ValueError("label %d does not fit int32" % label)
+        if t is str and "\n" in label:
+            raise ValueError("label %r contains a newline, which the model file uses to separate labels" % label)
         if len(cs) >= MAX_CLASSES:
             raise ValueError("label %r would be class %d; at most %d classes" % (label, len(cs) + 1, MAX_CLASSES))
         p = 0
@@ -354,7 +356,7 @@ def load(source, capacity=None):
             raise ValueError("k-NN model: section 'cidx' holds %d labels, expected %d" % (len(lab) - cap + ns, ns))
         if flags & _FLAG_NAMES:
             b = bytes(r.read("name", "B"))
-            cs = tuple(b.decode().split("\n")) if b else ()
+            cs = tuple(b.decode().split("\n")) if nc else ()  # one class named "" is an empty section
         else:
             cs = tuple(r.read("labl", "i", 0, nc))
         if len(cs) != nc:

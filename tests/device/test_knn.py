@@ -303,6 +303,8 @@ def test_bad_inputs_raise_clear_errors():
         expect_error(TypeError, m.predict, array.array(tc, [0] * 4), words=("'h'",))
     expect_error(TypeError, m.add, x, 1.5, words=("int or a str",))
     expect_error(ValueError, m.add, x, 2**31, words=("int32",))
+    # a newline would split the label in two in the file (saved, then refused at load)
+    expect_error(ValueError, knn.KNN(4, 2, 1).add, x, "walk\nrun", words=("newline",))
     m.add(x, 1)
     expect_error(TypeError, m.add, x, "one", words=("ints",))
     expect_error(ValueError, m.predict, x, words=("k=3", "holds 1"))
@@ -378,6 +380,16 @@ def test_crafted_files_with_valid_crc_are_refused():
         ((2, 2, 1, 2, 2, 2), ok, ("'scal'",)),  # scaling flagged, section missing
     ):
         expect_error(ValueError, knn.load, crafted(fields, secs), words=words)
+
+
+def test_a_single_class_named_empty_loads():
+    # its name section is empty: still one class, not none
+    m = knn.KNN(2, 3, 1)
+    m.add(array.array("h", [1, 2]), "")
+    f = io.BytesIO()
+    m.save(f)
+    m2 = knn.load(f.getvalue())
+    assert m2.classes == ("",) and m2.predict(array.array("h", [0, 0])) == ""
 
 
 def test_k_more_than_stored_samples():
