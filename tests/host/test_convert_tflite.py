@@ -162,6 +162,22 @@ def test_not_a_tflite_file(tmp_path):
         tflite.load(b"abc")
 
 
+def test_a_graph_with_a_cycle_is_refused():
+    # conv_s2_valid_pt's RESHAPE rewired to write its own input: the chain walk must not loop
+    import struct
+
+    import tflite as tfl
+
+    data = bytearray((DATA / "conv_s2_valid_pt.tflite").read_bytes())
+    g = tfl.Model.GetRootAsModel(data, 0).Subgraphs(0)
+    op = g.Operators(5)  # RESHAPE [11, 14] -> [15]
+    assert [op.Inputs(j) for j in range(op.InputsLength())] == [11, 14]
+    outputs = op._tab.Vector(op._tab.Offset(8))  # Operator field 2 (outputs): vtable slot 8
+    struct.pack_into("<i", data, outputs, op.Inputs(0))  # outputs[0] = 11, its own input
+    with pytest.raises(ValueError, match="cycle"):
+        tflite.load(bytes(data))
+
+
 def test_truncated_and_damaged_tflite_files():
     # a cut or damaged flatbuffer is a ValueError saying so, not a struct.error or TypeError from
     # deep inside the tflite package (the CLI turns ValueError into one line)

@@ -500,6 +500,8 @@ def _load(data: bytes, class_names, pixel_range) -> CNN:
             raise ValueError(f"tensor {g.tensor(cur).Name().decode()!r} feeds {used}: the graph is not a single "
                              f"chain of ops; {_SUPPORTED_TEXT}")
         k = users[0][0]
+        if k in visited:  # an op that feeds itself (only a damaged or crafted file): would loop forever
+            raise ValueError(f"op {k} ({names[k]}) is reached twice: the graph has a cycle; {_SUPPORTED_TEXT}")
         visited.add(k)
         name, op = g.ops[k]
         out = op.Outputs(0)
