@@ -351,9 +351,9 @@ def load(source, capacity=None):
         data = r.read("data", "h", 0, ns * n)
         if len(data) != ns * n:
             raise ValueError("k-NN model: section 'data' holds %d values, expected %d" % (len(data), ns * n))
-        lab = r.read("cidx", "B", cap - ns, ns)
-        if len(lab) != cap:
-            raise ValueError("k-NN model: section 'cidx' holds %d labels, expected %d" % (len(lab) - cap + ns, ns))
+        lab = r.read("cidx", "B", 0, ns)  # room for more only once the CRC vouches for cap
+        if len(lab) != ns:
+            raise ValueError("k-NN model: section 'cidx' holds %d labels, expected %d" % (len(lab), ns))
         if flags & _FLAG_NAMES:
             b = bytes(r.read("name", "B"))
             cs = tuple(b.decode().split("\n")) if nc else ()  # one class named "" is an empty section
@@ -379,7 +379,10 @@ def load(source, capacity=None):
             m = KNN(n, k, k)
             m._data, m.capacity = data, cap
         m.classes = m._initial = cs
-        m._labels = lab
+        if cap > ns:
+            m._labels[:ns] = lab
+        else:
+            m._labels = lab
         m._scaling = scale
         w = m._w
         if cap > ns:

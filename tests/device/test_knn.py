@@ -351,6 +351,11 @@ def test_corrupt_files_raise_value_error():
     bad[100] ^= 1  # inside the data: only the CRC can tell
     expect_error(ValueError, load_bytes, bad, words=("CRC",))
     expect_error(ValueError, load_bytes, good + b"xxxx", words=("unexpected",))
+    # a damaged capacity field (header word 4) must meet the CRC before any room is allocated
+    for cap in (0x10000000, 0x01000000):
+        bad = bytearray(good)
+        bad[28:32] = cap.to_bytes(4, "little")
+        expect_error(ValueError, load_bytes, bad, words=("CRC",))
 
 
 def crafted(fields, sections):
