@@ -16,8 +16,8 @@ the rate the layout was made for.
 
 A second mode records labelled examples for training: ``--collect LABEL`` (or ``MODE =
 "collect"``) waits for the button (where there is one) or counts down, then writes
-``SECONDS`` of FIFO data to ``recNNN_LABEL.npy`` (``tinysense.npyfile``), the format
-``tinysense train har`` reads.
+``SECONDS`` of FIFO data at 100 Hz to ``recNNN_LABEL.npy`` (``tinysense.npyfile``), the format
+and rate ``tinysense train har`` reads.
 
 On the unix port the same file runs with the IMU's replay twin, ``--replay`` selecting it as
 ``--trace`` does for the temperature logger; time is simulated unless ``--realtime``:
@@ -59,6 +59,7 @@ COLLECT_SECONDS = 10
 COLLECT_COUNTDOWN = 3  # seconds counted down before a recording starts
 COLLECT_COUNT = 0  # recordings to make in collect mode (0: until stopped)
 COLLECT_DIR = "recordings"
+COLLECT_RATE = 100  # Hz: the rate of data/har_exercises, which the trainer assumes for every recording
 
 
 def options(argv):
@@ -102,6 +103,9 @@ def options(argv):
             fail("--collect needs a label without '_' or '/' (it ends the file name), not %r" % opts["collect"])
         if opts["seconds"] < 1 or opts["countdown"] < 0 or opts["count"] < 0:
             fail("need --seconds >= 1, --countdown >= 0 and --count >= 0")
+        if opts["rate"] not in (None, COLLECT_RATE):
+            fail("recordings are made at %d Hz, the rate `tinysense train har` reads (a .npy carries no rate; "
+                 "train with --rate 25 to get a 25 Hz model), not %d" % (COLLECT_RATE, opts["rate"]))
     return opts
 
 
@@ -386,7 +390,7 @@ def collect(opts):
     from tinysense import npyfile
 
     label, seconds = opts["collect"], opts["seconds"]
-    rate = opts["rate"] or 100
+    rate = COLLECT_RATE
     path = opts["replay"][0] if opts["replay"] else None
     try:
         imu, what = open_imu(opts, rate, path)

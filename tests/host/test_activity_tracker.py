@@ -194,6 +194,10 @@ def test_collect_mode_writes_npy(tmp_path):
     run_app(["--collect", "squat", "--seconds", "1", "--countdown", "0", "--count", "1", "--out", "recs",
              "--replay", src], tmp_path, check=True)
     assert (tmp_path / "recs" / "rec003_squat.npy").is_file()
+    # the trainer reads every recording as 100 Hz: a 25 Hz one would be decimated again, silently
+    proc = run_app(["--collect", "squat", "--rate", "25", "--count", "1", "--out", "recs", "--replay", src], tmp_path)
+    assert proc.returncode == 1 and "100 Hz" in proc.stderr and "--rate 25" in proc.stderr
+    assert not (tmp_path / "recs" / "rec004_squat.npy").exists()
     ds = har.load(tmp_path / "recs")
     assert [(r.name, r.label, len(r.data)) for r in ds.recordings] == [
         ("rec001_squat.npy", "squat", 300), ("rec002_squat.npy", "squat", 300), ("rec003_squat.npy", "squat", 100)]
