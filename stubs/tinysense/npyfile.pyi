@@ -50,7 +50,8 @@ class Reader:
 
     def readinto(self, buf: Any, rows: int | None = None) -> int:
         """Read the next rows into ``buf`` (array of this file's typecode); return the rows read:
-        at most ``len(buf) // columns`` and ``rows``; 0 at the end."""
+        at most ``len(buf) // columns`` and ``rows``; 0 at the end. ``TypeError`` for a buffer of
+        another type, ``ValueError`` for one shorter than a row."""
 
     def skip(self, rows: int) -> int:
         """Skip up to ``rows`` rows (a seek); return the rows skipped."""
@@ -81,7 +82,9 @@ class Writer:
         """The 128-byte header for the rows written so far."""
 
     def write(self, buf: Any, rows: int | None = None) -> int:
-        """Append ``rows`` rows (default all whole rows) from ``buf``; return the rows written."""
+        """Append ``rows`` rows (default all whole rows) from ``buf``; return the rows written.
+        ``TypeError`` for a buffer of another type, ``ValueError`` for more rows than it holds
+        or a buffer shorter than a row."""
 
     def flush(self) -> None:
         """Rewrite the header for the rows so far and flush the stream."""
