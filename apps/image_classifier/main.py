@@ -5,7 +5,8 @@ model's input (``tinysense.image.resize``: 3x3 block means for 96x96 -> 32x32), 
 brightness (mean 128, standard deviation 48: a dim and a bright scene look alike to the model),
 quantize it to the model's int8 input, run the CNN (``tinysense.cnn``), act on the decision
 (print it; with ``LED_PIN`` set, drive that pin high while the target class is seen) and
-light-sleep until the next frame. Frames, model input and scores live in buffers made once: the
+light-sleep until the next frame (a capture that gives no frame is skipped; ``MAX_MISSES`` in a
+row stop the program). Frames, model input and scores live in buffers made once: the
 loop allocates only for its printed line and the probability (a few floats).
 
 Camera: an ESP32 board with micropython-camera-API firmware (``camera`` module), GRAYSCALE
@@ -42,6 +43,7 @@ PERIOD_MS = 1000  # from one frame to the next
 LIGHT_SLEEP = True  # False if your camera does not work after machine.lightsleep (then time.sleep_ms)
 STALE_FRAMES = 1  # frames to drop after a sleep: the driver's default grab mode (WHEN_EMPTY) keeps
 #                   fb_count frames taken before the sleep
+MAX_MISSES = 5  # failed captures in a row (the driver gave no frame) before the program stops
 THRESHOLD = 0.5  # probability of the target class that counts as detected
 NORMALIZE = "meanstd"  # "meanstd", "minmax" or "none": the model was trained with meanstd
 TARGET_MEAN, TARGET_STD = 128, 48
@@ -200,14 +202,23 @@ def main(argv):
     print("image classifier: %s; model %s: %dx%d input, %d classes, %d layers, arena %d bytes; "
           "normalize %s; sleep: %s" % (cam_what, opts["model"], clf.w, clf.h, clf.n_out, m.n_layers,
                                        m.arena_bytes, opts["normalize"], clock.mode))
-    count = detected = 0
+    count = detected = misses = 0
     t_prep = t_inf = 0
     while not opts["count"] or count < opts["count"]:
         t0 = clock.ticks_ms()
-        if not replay and count:
-            for _ in range(STALE_FRAMES):
-                cam.capture_into(frame)
-        size = cam.capture_into(frame)
+        try:
+            if not replay and count:
+                for _ in range(STALE_FRAMES):
+                    cam.capture_into(frame)
+            size = cam.capture_into(frame)
+        except OSError as e:  # the driver gave no frame (or a short one): skip this period, try again
+            misses += 1
+            print("frame skipped: %s" % (e,))
+            if misses >= MAX_MISSES:
+                fail("no frame from the camera %d times in a row (%s)" % (misses, e))
+            clock.sleep_until(t0, opts["period"])
+            continue
+        misses = 0
         if size is None:
             break
         fw, fh = size

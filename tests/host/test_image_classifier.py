@@ -380,3 +380,30 @@ def test_app_frame_step_allocates_nothing(tmp_path):
     assert [r[0] for r in rows] == ["meanstd", "minmax", "none"], out.stdout
     assert rows[0][1] == "1", out.stdout  # the face is seen (meanstd: how the model was trained)
     assert all(r[2] == "0" for r in rows), out.stdout
+
+
+FLAKY_CAMERA = QUIET_CAMERA.replace('''    def capture(self):
+        return self.frame
+''', '''    calls = 0
+
+    def capture(self):
+        # the driver's answer when a grab times out is None: here calls 2, 3 and from 7 on
+        Camera.calls += 1
+        return None if Camera.calls in (2, 3) or Camera.calls >= 7 else self.frame
+''')
+
+
+def test_main_survives_a_camera_that_misses_frames(tmp_path):
+    # a frame the driver does not deliver is skipped with a line; MAX_MISSES (5) in a row stop the
+    # program with one line on stderr and status 1, not a traceback
+    raw = tmp_path / "face.u8"
+    ri.read_pgm(FACES / "face_2.pgm").tofile(raw)
+    (tmp_path / "camera.py").write_text(FLAKY_CAMERA % str(raw))
+    out = unixport.run(ri.APP_DIR / "main.py", ["--period", "0", "--model", str(ri.MODELS["face"])],
+                       libdirs=[DEVICE_DIR, tmp_path], cwd=ri.APP_DIR)
+    # capture calls: 1 frame 1; 2 (stale) and 3 (stale) miss; 4 (stale), 5 frame 2; 6 (stale), 7... miss
+    kinds = ["frame" if "->" in line else "skip" for line in out.stdout.splitlines()[1:]]
+    assert kinds == ["frame", "skip", "skip", "frame"] + ["skip"] * 5, out.stdout
+    assert all("camera gave no frame" in line for line in out.stdout.splitlines() if "skipped" in line)
+    assert out.returncode == 1 and "no frame from the camera 5 times in a row" in out.stderr, out.stderr
+    assert "Traceback" not in out.stderr
