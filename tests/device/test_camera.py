@@ -132,6 +132,11 @@ def test_hardware_wrapper_rgb565():
     cam.capture_into(buf)
     # read little-endian, bytes F8 00 are 0x00F8: g6 = 7 -> 28, b5 = 24 -> 197; (150*28 + 29*197 + 128) >> 8
     assert buf[0] == 39, buf[0]
+    gc.collect()
+    before = gc.mem_alloc()
+    for _ in range(10):
+        cam.capture_into(buf)
+    assert gc.mem_alloc() - before == 0, gc.mem_alloc() - before
 
 
 def test_hardware_wrapper_errors():
