@@ -5,6 +5,8 @@
     model.quantize_input(pixels, x)                 # uint8 camera pixels -> int8 input
     label = model.predict(x)                        # class index
     model.scores(x, out)                            # out: array('b', model.output_shape[0])
+    pix = array.array("B", bytes(model.input_size)) # or uint8 pixels straight in, as array('B'):
+    label = model.predict(pix)                      # quantized on the way in (the same table)
 
 Operators: CONV_2D, DEPTHWISE_CONV_2D, MAX_POOL_2D, AVERAGE_POOL_2D, MEAN (spatial),
 FULLY_CONNECTED (docs/cnn.md); the scores are the int8 tensor before the final SOFTMAX, bit-exact
@@ -121,29 +123,51 @@ class CNN:
         self._pixl = pixl
         self._gin = geo_in
         self._gout = geo_out
-        self._x = None
+        self._x = None  # the last int8 input checked
+        self._xp = None  # the last uint8 pixel input checked (array('B')), quantized into self._xq
+        self._xq = None
         self._pix = None  # the last pixel / quantized-input buffers checked by quantize_input
         self._qout = None
         self._out = None
         self._us = None
 
-    def _check(self, x, n, what):
-        if type(x) is bytearray:
-            ok = True
+    def _check(self, x, n, what, u8=False):
+        # True for uint8 pixels (array('B'), where u8 allows them), False for int8 values
+        tc = arrays.typecode(x) if type(x) is array.array else None
+        if type(x) is bytearray or tc == "b":
+            pix = False
+        elif u8 and tc == "B":
+            pix = True
         else:
-            ok = type(x) is array.array and arrays.typecode(x) == "b"
-        if not ok:
-            raise TypeError("%s must be array('b') or bytearray (int8 values), not %s%s" % (
-                what, type(x).__name__, "('%s')" % arrays.typecode(x) if type(x) is array.array else ""))
+            raise TypeError("%s must be array('b') or bytearray (int8 values)%s, not %s%s" % (
+                what, " or array('B') (uint8 pixels)" if u8 else "", type(x).__name__,
+                "('%s')" % tc if tc else ""))
         if len(x) != n:
             raise ValueError("%s has %d values; the model %s %d (%s)" % (
                 what, len(x), "expects" if what == "x" else "has", n,
                 "h x w x c = %d x %d x %d" % self.input_shape if what == "x" else "scores"))
+        return pix
+
+    def _input(self, x):
+        # The int8 input for x: x itself, or for uint8 pixels (array('B')) the pixel table's
+        # mapping into self._xq (made at the first such call, then reused). The last int8 and
+        # the last pixel buffer are remembered once checked; their lengths are checked on
+        # every call (a bytearray can shrink).
+        n = self.input_size
+        if x is self._x and len(x) == n:
+            return x
+        if x is not self._xp or len(x) != n:
+            if not self._check(x, n, "x", True):
+                self._x = x
+                return x
+            self._xp = x
+            if self._xq is None:
+                self._xq = bytearray(n)
+        _lookup(x, self._xq, self._pixl, n)
+        return self._xq
 
     def _run(self, x):
-        if x is not self._x or len(x) != self.input_size:  # a bytearray can shrink (x[k:] = b"")
-            self._check(x, self.input_size, "x")
-            self._x = x
+        x = self._input(x)
         w = self._w
         a = self._a
         _put(x, a, self._gin)
@@ -151,13 +175,15 @@ class CNN:
             f(a, w, r)
 
     def predict(self, x):
-        """Class index (0 .. n-1) for the int8 input ``x``: the first index of the largest
-        score, which is the class the model's softmax ranks first."""
+        """Class index (0 .. n-1) for the input ``x``: ``array('b')`` or ``bytearray`` of int8
+        values, or ``array('B')`` of uint8 pixels (mapped as :meth:`quantize_input` does), of
+        ``input_size`` values, NHWC. The first index of the largest score, which is the class
+        the model's softmax ranks first."""
         self._run(x)
         return _argmax(self._a, self._gout)
 
     def scores(self, x, out):
-        """Run the model on ``x`` and write the int8 scores tensor (the logits before the final
+        """Run the model on ``x`` (as :meth:`predict`) and write the int8 scores tensor (the logits before the final
         SOFTMAX, or the graph's output) into ``out`` (``array('b')`` or ``bytearray`` of
         ``output_shape[0]``); bit-exact to LiteRT. Returns the predicted class index."""
         if out is not self._out or len(out) != self.output_shape[0]:
@@ -175,12 +201,10 @@ class CNN:
             if type(out_us) is not array.array or len(out_us) != len(self._plan) or arrays.typecode(out_us) != "i":
                 raise TypeError("out_us must be array('i') of length n_layers = %d" % len(self._plan))
             self._us = out_us
-        if x is not self._x or len(x) != self.input_size:
-            self._check(x, self.input_size, "x")
-            self._x = x
+        t0 = time.ticks_us()
+        x = self._input(x)
         w = self._w
         a = self._a
-        t0 = time.ticks_us()
         _put(x, a, self._gin)
         k = 0
         for f, r in self._plan:
@@ -206,7 +230,7 @@ class CNN:
             raise ValueError("pixels has %d values; the model expects %d (h x w x c = %d x %d x %d)" % (
                 (len(pixels_u8), n) + self.input_shape))
         self._pix = pixels_u8
-        if out_i8 is not self._x and out_i8 is not self._qout:
+        if out_i8 is not self._qout and out_i8 is not self._x:  # else checked once already
             self._check(out_i8, n, "x")
             self._qout = out_i8
         elif len(out_i8) != n:

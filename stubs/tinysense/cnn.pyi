@@ -65,15 +65,16 @@ class CNN:
         """Internal: use :func:`load`."""
 
     def predict(self, x: array[int] | bytearray) -> int:
-        """Class index (0 .. n-1) of the int8 input ``x``: the first index of the largest score
+        """Class index (0 .. n-1) of the input ``x``: the first index of the largest score
         (the class the model's softmax ranks first).
 
-        Parameters: ``x``, ``array('b')`` or ``bytearray`` (int8 bit patterns) of exactly
-        ``input_size`` values, NHWC. A new ``x`` object is checked once and remembered; calling
-        again with the same buffer allocates nothing.
+        Parameters: ``x``, ``array('b')`` or ``bytearray`` (int8 bit patterns), or ``array('B')``
+        of uint8 pixels (mapped as :meth:`quantize_input` does, into a buffer made at the first
+        such call), of exactly ``input_size`` values, NHWC. The last int8 and the last pixel
+        buffer are checked once and remembered; calling again with them allocates nothing.
 
-        Raises: ``TypeError`` if ``x`` is not ``array('b')`` / ``bytearray``; ``ValueError`` if
-        its length is not ``input_size``.
+        Raises: ``TypeError`` if ``x`` is none of these; ``ValueError`` if its length is not
+        ``input_size``.
         """
 
     def scores(self, x: array[int] | bytearray, out: array[int] | bytearray) -> int:

@@ -183,6 +183,27 @@ def test_profile():
     expect_error(TypeError, model.profile, x, array.array("h", [0] * model.n_layers), words=("'i'",))
 
 
+def test_uint8_pixels_are_quantized_on_the_way_in():
+    # predict / scores / profile take array('B') pixels as quantize_input would map them
+    model = cnn.load(KERNELS + "bench_32x32.tsm")
+    n, nout = model.input_size, model.output_shape[0]
+    pixels = array.array("B", (i * 37 % 256 for i in range(n)))
+    x = array.array("b", bytearray(n))
+    model.quantize_input(pixels, x)
+    want = array.array("b", bytearray(nout))
+    got = array.array("b", bytearray(nout))
+    label = model.scores(x, want)
+    assert model.scores(pixels, got) == label and got == want
+    assert model.predict(pixels) == label
+    us = array.array("i", [0] * model.n_layers)
+    assert model.profile(pixels, us) == label
+    # the same buffer read as int8 afterwards, and back: each call reads the buffer it is given
+    other = array.array("b", bytes(n))
+    model.scores(other, got)
+    assert model.scores(pixels, got) == label and got == want
+    assert model.quantize_input(pixels, x) is x  # x checked as int8 although the model last saw pixels
+
+
 def test_inference_allocates_nothing():
     model = cnn.load(KERNELS + "chain_dw_pw_avg_fc.tsm")
     x = array.array("b", bytearray(model.input_size))
@@ -195,6 +216,7 @@ def test_inference_allocates_nothing():
     model.profile(x, us)
     model.quantize_input(pixels, xq)
     model.quantize_input(pixels, x)
+    model.predict(pixels)  # uint8 pixels straight in: the first call makes the quantized buffer
     gc.collect()
     before = gc.mem_alloc()
     for _ in range(30):
@@ -203,6 +225,7 @@ def test_inference_allocates_nothing():
         model.profile(x, us)
         model.quantize_input(pixels, xq)
         model.quantize_input(pixels, x)
+        model.scores(pixels, out)
     assert gc.mem_alloc() - before == 0, gc.mem_alloc() - before
 
 
@@ -212,8 +235,10 @@ def test_bad_inputs_raise_clear_errors():
     out = array.array("b", bytearray(model.output_shape[0]))
     expect_error(TypeError, model.predict, [0] * n, words=("array('b')", "list"))
     expect_error(TypeError, model.predict, bytes(n), words=("array('b')",))
-    expect_error(TypeError, model.predict, array.array("B", bytearray(n)), words=("array('b')", "'B'"))
-    expect_error(TypeError, model.predict, array.array("h", [0] * n), words=("array('b')",))
+    expect_error(TypeError, model.predict, array.array("h", [0] * n), words=("array('b')", "array('B')", "'h'"))
+    expect_error(ValueError, model.predict, array.array("B", bytearray(n + 2)), words=("%d" % (n + 2),))
+    expect_error(TypeError, model.scores, array.array("B", bytearray(n)), array.array("B", bytearray(495)),
+                 words=("out", "'B'"))  # the scores are int8: an array('B') out is refused
     expect_error(ValueError, model.predict, array.array("b", bytearray(n - 1)), words=("%d" % (n - 1), "%d" % n, "9 x 11 x 3"))
     expect_error(ValueError, model.predict, bytearray(n + 1), words=("%d" % (n + 1),))
     x = array.array("b", bytearray(n))
