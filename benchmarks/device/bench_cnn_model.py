@@ -9,7 +9,6 @@ import gc
 import json
 import os
 import sys
-
 import time
 
 from tinysense import cnn, image
@@ -18,7 +17,7 @@ rounds = int(sys.argv[1])
 calls = max(10, 10 * rounds)
 
 
-def best(fn, args, _rounds=None):
+def best(fn, args):
     # The fastest of `calls` single calls, microseconds: on a busy PC other processes only ever
     # add time, so the minimum is the figure that repeats.
     fn(*args)
@@ -54,12 +53,12 @@ def copy():
 
 
 area()
-prep = {"area_96_to_32": best(area, (), rounds),
-        "meanstd_32x32_with_copy": best(meanstd, (), rounds),
-        "copy_1024": best(copy, (), rounds)}
+prep = {"area_96_to_32": best(area, ()),
+        "meanstd_32x32_with_copy": best(meanstd, ()),
+        "copy_1024": best(copy, ())}
 rgb = bytearray(2 * 96 * 96)
 gray = bytearray(96 * 96)
-prep["rgb565_to_gray_96x96"] = best(image.gray_from_rgb565, (rgb, gray, 96 * 96), rounds)
+prep["rgb565_to_gray_96x96"] = best(image.gray_from_rgb565, (rgb, gray, 96 * 96))
 
 def allocated(fn, a, b):
     # Bytes allocated by 5 calls (in a function: new module globals would grow the globals dict).
@@ -86,9 +85,9 @@ for path in sys.argv[3:]:
     image.resize(frame, 96, 96, pixels, w, h)  # one channel: the frame's preprocessed pixels
     image.normalize_meanstd(pixels, h * w)
     x = array.array("b", bytes(h * w * c))
-    qi = best(m.quantize_input, (pixels, x), rounds)
+    qi = best(m.quantize_input, (pixels, x))
     out = array.array("b", bytes(m.output_shape[0]))
-    total = best(m.scores, (x, out), rounds)
+    total = best(m.scores, (x, out))
     us = array.array("i", [0] * m.n_layers)
     fastest = [0x3FFFFFFF] * m.n_layers
     for _ in range(calls):
