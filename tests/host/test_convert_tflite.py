@@ -1,4 +1,4 @@
-"""The TFLite converter: fixed-point helpers against TFLite's definitions, padding, the kind-3 file
+"""The TFLite converter: fixed-point arithmetic against TFLite's definitions, padding, the kind-3 file
 layout (docs/cnn.md), every refusal, and the NumPy reference against LiteRT's reference kernels,
 which must agree bit for bit on every layer of every committed model."""
 

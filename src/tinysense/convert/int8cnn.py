@@ -20,7 +20,7 @@ OP_NAMES = {CONV_2D: "CONV_2D", DEPTHWISE_CONV_2D: "DEPTHWISE_CONV_2D", MAX_POOL
 ROUND_DOUBLE, ROUND_SINGLE = 0, 1  # record field 23: how the accumulator is requantized
 
 
-# --------------------------------------------------------------------------- fixed-point helpers
+# --------------------------------------------------------------------------- fixed-point arithmetic
 def quantize_multiplier(real: float) -> tuple[int, int]:
     """TFLite's ``QuantizeMultiplier``: ``real ~= m * 2**(shift - 31)`` with ``m`` in [2**30, 2**31)
     (Q31), ``shift`` > 0 meaning a left shift. Bit for bit as tensorflow/lite/kernels/internal/
