@@ -258,8 +258,8 @@ class KNN:
     def quantize(self, xf, out):
         """Write float features ``xf`` onto the model's int16 scale into ``out`` (``array('h')``):
         ``round((x - offset) * scale)`` with the converter's stored offset and scale (half away
-        from zero, clipped to int16); without stored scaling, just rounds and clips. Returns
-        ``out``."""
+        from zero, clipped to int16, so +-inf clip too); without stored scaling, just rounds and
+        clips. ``ValueError`` for a NaN. Returns ``out``."""
         n = self.n_features
         if len(xf) != n:
             raise ValueError("xf has %d values; the model expects %d features" % (len(xf), n))
@@ -267,8 +267,14 @@ class KNN:
         s = self._scaling
         for j in range(n):
             v = xf[j] if s is None else (xf[j] - s[j]) * s[n + j]
-            q = int(v + 0.5) if v >= 0 else -int(0.5 - v)
-            out[j] = -32768 if q < -32768 else (32767 if q > 32767 else q)
+            if v >= 32766.5:  # clipped before int(): inf (or 1e30) needs no big int
+                out[j] = 32767
+            elif v <= -32767.5:
+                out[j] = -32768
+            elif v == v:
+                out[j] = int(v + 0.5) if v >= 0 else -int(0.5 - v)
+            else:
+                raise ValueError("xf[%d] is NaN: a feature the model cannot place" % j)
         return out
 
     def save(self, dest):

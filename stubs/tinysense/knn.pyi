@@ -81,7 +81,8 @@ class KNN:
     def quantize(self, xf: Sequence[float], out: array[int]) -> array[int]:
         """Map float features onto the model's int16 scale: ``round((xf[j] - offset[j]) *
         scale[j])`` (half away from zero, clipped to int16) with the converter's stored scaling,
-        or just round and clip without one. Returns ``out`` (``array('h')``, ``n_features``)."""
+        or just round and clip without one (+-inf clip too; ``ValueError`` for a NaN). Returns
+        ``out`` (``array('h')``, ``n_features``)."""
     def save(self, dest: str | BinaryIO) -> int:
         """Write the model as a kind-2 tinysense model file to a path or binary stream; returns
         the bytes written. ``load`` reads it back identically."""

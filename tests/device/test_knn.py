@@ -283,6 +283,13 @@ def test_quantize_then_predict_a_float_model():
             assert abs(x[j] - X[i * 13 + j]) <= 1, (i, j, x[j], X[i * 13 + j])
         wrong += m.predict(x) != m.classes[lab[i]]
     assert wrong <= 1, wrong
+    # clipping and rounding at the edges: half away from zero, +-inf clip like any large value
+    m = knn.KNN(5, 2, 1)
+    x = array.array("h", bytearray(10))
+    inf = float("inf")
+    assert list(m.quantize([inf, -inf, 32766.5, -32767.5, -2.5], x)) == [32767, -32768, 32767, -32768, -3]
+    assert list(m.quantize([1e30, -1e30, 32766.49, -32767.49, 2.5], x)) == [32767, -32768, 32766, -32767, 3]
+    expect_error(ValueError, m.quantize, [0.0, float("nan"), 0.0, 0.0, 0.0], x, words=("xf[1]", "NaN"))
 
 
 def test_bad_inputs_raise_clear_errors():
