@@ -25,7 +25,7 @@ from . import arrays, modelfile
 try:
     from . import features_viper as _k
     from . import fft
-except SyntaxError:  # a port without the native emitters: Extractor says so
+except (SyntaxError, ValueError):  # no native emitters (or a foreign .mpy arch): Extractor says so
     _k = None
 
 KIND_FEATURES = 5
@@ -109,7 +109,8 @@ class Extractor:
 
     def __init__(self, channels=3, length=128, rate=100, names=None, hop=None):
         if _k is None:
-            raise ImportError("tinysense.features needs the viper emitter, which this port lacks")
+            raise ImportError("tinysense.features needs its viper kernels (features_viper), which this port "
+                              "cannot run: no native emitter, or a .mpy built for another architecture")
         self.channels = _int(channels, "channels", 1, MAX_CHANNELS)
         self.length = _int(length, "length", 1, MAX_LENGTH)
         self.rate = _int(rate, "rate", 1, 32767)

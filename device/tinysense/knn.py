@@ -93,7 +93,7 @@ try:
     from .knn_viper import copy as _copy
     from .knn_viper import nearest as _nearest
     from .knn_viper import shift8 as _shift8
-except SyntaxError:  # a port without the native emitters: same results, much slower
+except (SyntaxError, ValueError):  # no native emitters (or a foreign .mpy arch): same results, much slower
     _nearest, _copy, _shift8 = _nearest_py, _copy_py, _shift8_py
 
 

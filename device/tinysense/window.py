@@ -49,7 +49,7 @@ def _copy_out_py(ring, out, p):
 try:
     from .window_viper import copy_in as _copy_in
     from .window_viper import copy_out as _copy_out
-except SyntaxError:  # a port without the native emitters: the same copies in plain Python
+except (SyntaxError, ValueError):  # no native emitters (or a foreign .mpy arch): the same copies in plain Python
     _copy_in = _copy_in_py
     _copy_out = _copy_out_py
 

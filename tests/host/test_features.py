@@ -5,12 +5,15 @@ computes the same integers is tests/device/test_features.py."""
 from __future__ import annotations
 
 import math
+import shutil
 
 import numpy as np
 import pytest
 
+from tinysense import build, unixport
 from tinysense import features as F
 from tinysense import modelfile
+from tinysense.paths import DEVICE_DIR
 
 
 def windows(rng, n, count=40):
@@ -185,3 +188,38 @@ def test_layout_file_round_trip(tmp_path):
     modelfile.save(tmp_path / "k1.tsm", modelfile.KIND_TREES, [1], [])
     with pytest.raises(ValueError, match="kind"):
         F.load_layout(tmp_path / "k1.tsm")
+
+
+def test_motion_modules_on_kernels_they_cannot_load(tmp_path):
+    """A viper module that does not load (here a .mpy for armv7m on the x64 unix port, which
+    raises ValueError; a port without native emitters raises SyntaxError) leaves window, knn and
+    the IMU on their plain-Python twins, and features with an ImportError saying why."""
+    lib = tmp_path / "lib"
+    shutil.copytree(DEVICE_DIR, lib)
+    for name in ("window_viper", "knn_viper", "features_viper", "sensors/imu_viper"):
+        src = lib / "tinysense" / f"{name}.py"
+        build.compile_file(src, src.with_suffix(".mpy"), "armv7m")
+        src.unlink()
+    script = tmp_path / "fallback.py"
+    script.write_text("""import array
+from tinysense import window, knn, features
+from tinysense.sensors import imu
+print(window._copy_in is window._copy_in_py, knn._nearest is knn._nearest_py, imu.KERNEL)
+w = window.Window(1, 2, 1)
+out = array.array("h", [0, 0])
+w.push(array.array("h", [5, -7]), 2)
+print(w.pop(out), list(out))
+m = knn.KNN(2, 3, 1)
+m.add(array.array("h", [0, 0]), "a")
+m.add(array.array("h", [-32768, 32767]), "b")
+print(m.predict(array.array("h", [-30000, 30000])))
+try:
+    features.Extractor(3, 32, 25)
+except ImportError as e:
+    print("ImportError", e)
+""")
+    proc = unixport.run(script, libdirs=[lib], check=True)
+    lines = proc.stdout.split("\n")
+    assert lines[0] == "True True python"
+    assert lines[1] == "True [5, -7]" and lines[2] == "b"
+    assert lines[3].startswith("ImportError") and "another architecture" in lines[3]

@@ -86,7 +86,7 @@ try:
     from .imu_viper import be16 as _be16
 
     KERNEL = "viper"
-except (SyntaxError, ImportError):  # a port without the native emitters
+except (SyntaxError, ImportError, ValueError):  # no native emitters (or a foreign .mpy arch)
     _be16 = _be16_python
     KERNEL = "python"
 
