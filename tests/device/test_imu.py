@@ -439,6 +439,18 @@ def test_replay_csv_problems():
     raises(ValueError, imu.ReplayIMU, DIR + "bad_middle.csv", words=("bad_middle.csv", "line 3", "2 fields"))
     raises(npyfile.Truncated, imu.ReplayIMU, DIR + "empty.csv", partial=False, words=("empty.csv", "empty"))
     raises(ValueError, imu.ReplayIMU, DIR + "empty.csv", quiet=True, words=("no frames",))
+    # a recording that shrinks after it was checked ends in an error, not in a wait for frames
+    # that never come (the app would poll for ever)
+    for name, text in (("shrinks.csv", "x,y,z\n1,2,3\n\n"), ("shrinks2.csv", "x,y,z\n" + "1,2,3\n" * 10)):
+        with open(DIR + name, "w") as f:
+            f.write("x,y,z\n" + "1,2,3\n" * 10)
+        r = imu.ReplayIMU([DIR + "rec_cut.csv", DIR + name], quiet=True)
+        with open(DIR + name, "w") as f:
+            f.write(text)
+        if name == "shrinks.csv":
+            raises(npyfile.Truncated, play, r, 4, words=(name, "changed", "10 complete rows, then 1"))
+        else:
+            assert len(play(r, 4)) == 3 * 510  # unchanged: plays on
 
 
 def test_replay_bad_arguments():

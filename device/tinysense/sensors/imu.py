@@ -427,6 +427,8 @@ class _Csv:
     def _next_line(self):
         while True:
             line = self._f.readline()
+            if not line:  # the file shrank since it was scanned: no hang at its end
+                raise npyfile.Truncated("%s: the file ended early at line %d" % (self.name, self._lineno))
             self._lineno += 1
             if line.strip():
                 return line
@@ -589,6 +591,10 @@ class ReplayIMU:
             path, rows = self._plan[self._next]
             self._next += 1
             src = _open(path, self._partial)
+            if src.rows != rows:  # else the frames promised would never come: an app waits for ever
+                src.close()
+                raise npyfile.Truncated("%s changed since ReplayIMU checked it: %d complete rows, then %d"
+                                        % (path, rows, src.rows))
             self.files.append((path, self._opened, rows))
             self._opened += rows
             self._src = src
