@@ -412,7 +412,7 @@ def _load(r, left=None):
                 if i and v < thrs[t + i - 1]:
                     raise ValueError("CNN layer %d (%s): thresholds not sorted" % (k, names[k]))
                 rec[_HEAD + i] = v
-            if 255 * ic * f[1] * f[2] > _I32:
+            if 255 * f[1] * f[2] > _I32:  # one channel's sum of biased bytes (cnn_viper.mean)
                 raise ValueError("CNN layer %d (%s): window too large for a 32-bit sum" % (k, names[k]))
         plan.append(((_conv if conv else _mean if op == MEAN else _pool), rec))
     _flip(w, len(w))
