@@ -195,21 +195,25 @@ class Extractor:
             self._fft = None
             self._fin = self._srt
             self._pw = None
-        self._seen = [None, None]
+        self._seen = [None] * 4  # buffers already checked: 2 windows, 2 outs
 
     def compute(self, window, out):
         """Features of ``window`` (``array('h')`` of ``channels * length``, planar: channel 0's
         samples, then channel 1's, ...) into ``out`` (``array('h')`` of ``n_features``), in the
-        order of ``names``. Allocates nothing."""
-        if window is not self._seen[0]:
+        order of ``names``. Allocates nothing once the buffers were checked (the last two
+        windows and outs are remembered)."""
+        sn = self._seen
+        if window is not sn[0] and window is not sn[1]:
             nw = self.channels * self.length
             if type(window) is not array.array or arrays.typecode(window) != "h" or len(window) != nw:
                 raise TypeError("window must be array('h') of channels * length = %d values (planar)" % nw)
-            self._seen[0] = window
-        if out is not self._seen[1]:
+            sn[1] = sn[0]  # the type check allocates: once per buffer
+            sn[0] = window
+        if out is not sn[2] and out is not sn[3]:
             if type(out) is not array.array or arrays.typecode(out) != "h" or len(out) != self.n_features:
                 raise TypeError("out must be array('h') of n_features = %d values" % self.n_features)
-            self._seen[1] = out
+            sn[3] = sn[2]
+            sn[2] = out
         k = _k
         v = self._v
         ch = self.channels

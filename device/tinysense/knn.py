@@ -137,7 +137,8 @@ class KNN:
         w = array.array("i", bytearray(4 * (_W + 3 * k + 256) + 2 * n_features + 2))
         w[1], w[2], w[5], w[6] = n_features, k, 0x7FFFFFFF // n_features, 0x7FFFFFFF
         self._w = w
-        self._x = None
+        self._xs = [None] * 4  # feature buffers already checked (add and predict may use different ones)
+        self._turn = 0
         self.clear()
 
     def __len__(self):
@@ -158,8 +159,13 @@ class KNN:
             raise ValueError("%s has %d values; the model expects %d features" % (name, len(x), n))
         if arrays.typecode(x) != "h":
             raise TypeError("%s must be array('h') (int16 features)" % name)
-        if name == "x":
-            self._x = x
+        if name == "x":  # the type check allocates: once per buffer
+            self._xs[self._turn & 3] = x
+            self._turn += 1
+
+    def _known(self, x):
+        xs = self._xs
+        return x is xs[0] or x is xs[1] or x is xs[2] or x is xs[3]
 
     def _index(self, label):
         # Class index of ``label``, adding it to the sorted class table if new.
@@ -192,7 +198,7 @@ class KNN:
         """Store ``x`` (``array('h')`` of ``n_features`` int16 features) with ``label`` (int or
         str) as sample ``len(model)``; returns that index. Raises ``ValueError`` when the model
         is full (``capacity`` samples)."""
-        if x is not self._x:
+        if not self._known(x):
             self._check_x(x)
         w = self._w
         i = w[0]
@@ -234,9 +240,10 @@ class KNN:
 
     def predict(self, x):
         """Label (an element of ``classes``) of the majority of the ``k`` stored samples nearest
-        to ``x`` (``array('h')`` of ``n_features`` int16 features); allocates nothing.
+        to ``x`` (``array('h')`` of ``n_features`` int16 features); allocates nothing once ``x``
+        was checked (the last 4 buffers given to add or predict are remembered).
         Raises ``ValueError`` while fewer than ``k`` samples are stored."""
-        if x is not self._x:
+        if not self._known(x):
             self._check_x(x)
         w = self._w
         if w[0] < w[2]:

@@ -36,7 +36,8 @@ writer that loses power keeps a valid, empty-looking file whose rows up to the l
 are described.
 
 ``Reader.readinto`` and ``Writer.write`` do not allocate once a buffer has been checked (the
-first call with a new buffer object checks its typecode, which allocates a little): they pass
+first call with a new buffer object checks its typecode, which allocates a little; the last two
+buffers are remembered, so double buffering stays free): they pass
 the byte count to the stream's ``readinto(buf, nbytes)`` / ``write(buf, nbytes)``.
 """
 
@@ -275,8 +276,7 @@ class Reader:
         self.rows = rows
         self.shape = (rows, cols) if len(shape) == 2 else (rows,)
         self.position = 0
-        self._buf = None
-        self._cap = 0
+        self._buf = self._buf2 = None
 
     def readinto(self, buf, rows=None):
         """Read the next rows into ``buf``, an ``array`` of this file's typecode ('h' or 'f');
@@ -284,7 +284,7 @@ class Reader:
         given), 0 at the end. Row ``k`` of the block is ``buf[k * columns:(k + 1) * columns]``.
         Raises ``TypeError`` for a buffer of another type, ``ValueError`` for one shorter than a
         row. Allocates nothing for a buffer already used."""
-        if buf is not self._buf:
+        if buf is not self._buf and buf is not self._buf2:
             tc = arrays.typecode(buf)
             if tc != self.typecode:
                 raise TypeError("%s holds '%s': buffer must be array('%s'), not %s" % (
@@ -293,11 +293,12 @@ class Reader:
             if len(buf) < self.columns:
                 raise ValueError("%s: buffer of %d items holds no whole row of %d columns"
                                  % (self.name, len(buf), self.columns))
+            self._buf2 = self._buf  # the type check allocates: the last two buffers are remembered
             self._buf = buf
-            self._cap = len(buf) // self.columns
         n = self.rows - self.position
-        if n > self._cap:
-            n = self._cap
+        cap = len(buf) // self.columns
+        if n > cap:
+            n = cap
         if rows is not None and rows < n:
             n = rows if rows > 0 else 0
         if n <= 0:
@@ -359,8 +360,7 @@ class Writer:
         self._own = isinstance(dst, str)
         self._f = open(dst, "wb") if self._own else dst
         self._start = 0 if self._own else self._f.seek(0, 1)
-        self._buf = None
-        self._cap = 0
+        self._buf = self._buf2 = None
         self._f.write(self.header())
 
     def header(self):
@@ -382,7 +382,7 @@ class Writer:
         ``TypeError`` for another buffer type, ``ValueError`` if ``buf`` holds fewer rows (or
         not one whole row).
         Allocates nothing for a buffer already used."""
-        if buf is not self._buf:
+        if buf is not self._buf and buf is not self._buf2:
             tc = arrays.typecode(buf)
             if tc != self.typecode:
                 raise TypeError("%s: buffer must be array('%s'), not %s" % (
@@ -391,13 +391,14 @@ class Writer:
             if len(buf) < self._width:
                 raise ValueError("%s: buffer of %d items holds no whole row of %d columns"
                                  % (self.name, len(buf), self._width))
+            self._buf2 = self._buf  # the type check allocates: the last two buffers are remembered
             self._buf = buf
-            self._cap = len(buf) // self._width
+        cap = len(buf) // self._width
         if rows is None:
-            rows = self._cap
-        elif rows < 0 or rows > self._cap:
+            rows = cap
+        elif rows < 0 or rows > cap:
             raise ValueError("%s: rows must be 0..%d for this buffer (%d values of %d per row), not %d"
-                             % (self.name, self._cap, len(buf), self._width, rows))
+                             % (self.name, cap, len(buf), self._width, rows))
         if rows:
             n = rows * self._row_bytes
             if self._f.write(buf, n) != n:

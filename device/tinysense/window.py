@@ -12,7 +12,8 @@
 
 Windows start at frame 0, hop, 2 hop, ... of the stream; how the stream is cut into blocks
 never changes them. Each sample is copied once into a planar ring buffer of ``length`` frames
-and once out into the window; nothing is allocated per ``push``/``pop``. With ``hop > length``
+and once out into the window; nothing is allocated per ``push``/``pop`` once a buffer has been
+checked (the last 4 blocks and 2 outs are remembered, so alternating FIFO buffers stay free). With ``hop > length``
 the frames between windows are skipped as they arrive.
 """
 
@@ -76,7 +77,8 @@ class Window:
         self.hop = _int(hop, "hop", 1, 32767)
         self._ring = array.array("h", bytearray(2 * channels * length))
         self._p = array.array("i", [0] * 5)
-        self._seen = [None, None]  # the last block and out buffers checked
+        self._seen = [None] * 6  # buffers already checked: 4 blocks (FIFO buffers may alternate), 2 outs
+        self._turn = 0
         self.reset()
 
     def reset(self):
@@ -95,10 +97,12 @@ class Window:
         values per frame) starting at frame ``offset``. Returns the frames accepted: fewer than
         ``count`` once a complete window waits to be popped (push the rest after ``pop``)."""
         ch = self.channels
-        if block is not self._seen[0]:
+        sn = self._seen
+        if block is not sn[0] and block is not sn[1] and block is not sn[2] and block is not sn[3]:
             if type(block) is not array.array or (len(block) and arrays.typecode(block) != "h"):
                 raise TypeError("block must be array('h') of interleaved frames")
-            self._seen[0] = block
+            sn[self._turn & 3] = block  # the type check allocates: once per buffer
+            self._turn += 1
         if type(count) is not int or type(offset) is not int or count < 0 or offset < 0:
             raise ValueError("count and offset must be ints >= 0")
         if (offset + count) * ch > len(block):
@@ -128,11 +132,13 @@ class Window:
         """If a complete window is held, write it to ``out`` (``array('h')`` of
         ``channels * length``, planar: channel 0's ``length`` samples, then channel 1's, ...),
         move on by ``hop`` frames and return True; else return False and leave ``out`` alone."""
-        if out is not self._seen[1]:
+        sn = self._seen
+        if out is not sn[4] and out is not sn[5]:
             n = self.channels * self.length
             if type(out) is not array.array or arrays.typecode(out) != "h" or len(out) != n:
                 raise TypeError("out must be array('h') of channels * length = %d values" % n)
-            self._seen[1] = out
+            sn[5] = sn[4]
+            sn[4] = out
         if self._filled < self.length:
             return False
         p = self._p

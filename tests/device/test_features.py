@@ -135,6 +135,17 @@ def test_compute_allocates_nothing():
         for _ in range(5):
             ex.compute(win, out)
         assert gc.mem_alloc() - before == 0, (ln, gc.mem_alloc() - before)
+        # two windows and two outs in turn: each buffer is checked once
+        win2 = array.array("h", win)
+        out2 = array.array("h", bytearray(2 * ex.n_features))
+        ex.compute(win2, out2)
+        gc.collect()
+        before = gc.mem_alloc()
+        for _ in range(3):
+            ex.compute(win, out)
+            ex.compute(win2, out2)
+        assert gc.mem_alloc() - before == 0, (ln, gc.mem_alloc() - before)
+        assert out == out2
 
 
 def test_bad_parameters_and_names():

@@ -219,13 +219,15 @@ def test_full_scale_values_and_no_allocation():
     sim.advance(100)
     n = dev.read_fifo(buf)
     got.extend(buf[:3 * n])
+    buf2 = array.array("h", bytearray(2 * 3 * 7))  # a second buffer used in turn: checked once
+    dev.read_fifo(buf2)
     gc.collect()
     before = gc.mem_alloc()
     k = 0
     while k < 100:
         sim.advance(20)
         dev.fifo_level()
-        n = dev.read_fifo(buf)
+        n = dev.read_fifo(buf2 if k & 1 else buf)
         buf[0] = buf[0]
         k += 1
     assert gc.mem_alloc() - before == 0, gc.mem_alloc() - before
@@ -491,6 +493,17 @@ def test_replay_stop_start_and_no_allocation():
         r.sleep_ms(100)
         r.fifo_level()
         r.read_fifo(buf)
+        k += 1
+    assert gc.mem_alloc() - before == 0, gc.mem_alloc() - before
+    buf2 = array.array("h", bytearray(2 * 3 * 8))  # two buffers in turn: each checked once
+    r.read_fifo(buf2)
+    gc.collect()
+    before = gc.mem_alloc()
+    k = 0
+    while k < 20:
+        r.sleep_ms(100)
+        r.read_fifo(buf)
+        r.read_fifo(buf2)
         k += 1
     assert gc.mem_alloc() - before == 0, gc.mem_alloc() - before
     r.close()

@@ -201,6 +201,16 @@ def test_predict_and_add_allocate_nothing():
         m.add(x, 3)
         i += 1
     assert gc.mem_alloc() - before == 0, gc.mem_alloc() - before
+    q = array.array("h", range(1, 65))  # learn from one buffer, query with another
+    m.predict(q)
+    gc.collect()
+    before = gc.mem_alloc()
+    i = 0
+    while i < 100:
+        m.add(x, 3)
+        m.predict(q)
+        i += 1
+    assert gc.mem_alloc() - before == 0, gc.mem_alloc() - before
     y = array.array("h", [32767] * 64)  # the exact (wide) path too
     m.predict(y)
     gc.collect()

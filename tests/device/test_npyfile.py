@@ -225,6 +225,16 @@ def test_one_megabyte_file_through_a_small_buffer_without_allocation():
         r.readinto(buf)
         k += 1
     assert gc.mem_alloc() - before == 0, gc.mem_alloc() - before
+    buf2 = new("h", 60)  # double buffering: each buffer is checked once
+    r.readinto(buf2)
+    gc.collect()
+    before = gc.mem_alloc()
+    k = 0
+    while k < 1000:
+        r.readinto(buf)
+        r.readinto(buf2)
+        k += 1
+    assert gc.mem_alloc() - before == 0, gc.mem_alloc() - before
     r.close()
 
 

@@ -123,6 +123,23 @@ def test_push_and_pop_allocate_nothing():
                 n += 1
     assert gc.mem_alloc() - before == 0, gc.mem_alloc() - before
     assert n > 100
+    # double-buffered FIFO reads and two outs in turn: each buffer is checked once
+    blk2 = array.array("h", range(3 * 50))
+    out2 = array.array("h", bytearray(2 * 3 * 128))
+    for b, o in ((blk, out), (blk2, out2)):
+        w.push(b, 0)
+        w.pop(o)
+    gc.collect()
+    before = gc.mem_alloc()
+    for i in range(200):
+        b = blk if i & 1 else blk2  # (a tuple here would allocate)
+        o = out if i & 1 else out2
+        k = 0
+        while k < 50:
+            k += w.push(b, 50 - k, k)
+            while w.pop(o):
+                n += 1
+    assert gc.mem_alloc() - before == 0, gc.mem_alloc() - before
 
 
 def test_bad_parameters():

@@ -162,8 +162,7 @@ class MPU6886:
         self._raw = bytearray(big * self.FRAME_BYTES)
         mv = memoryview(self._raw)
         self._views = [mv[:(1 << j) * self.FRAME_BYTES] for j in range(8) if (1 << j) <= big]
-        self._buf = None
-        self._cap = 0
+        self._buf = self._buf2 = None
         self.who_am_i = self._read(WHO_AM_I)
         if self.who_am_i != self.WHO_AM_I_VALUE:
             raise WrongChip("WHO_AM_I (register 0x75) at address 0x%02x is 0x%02x (%s), expected 0x%02x for an %s%s"
@@ -261,13 +260,16 @@ class MPU6886:
     def read_fifo(self, buf):
         """Read up to ``len(buf) // 3`` waiting frames into ``buf`` (``array('h')``, x, y, z
         interleaved, counts); return the frames read (0 if none are waiting, or after an
-        overflow). Burst reads of FIFO_R_W; allocates nothing once ``buf`` was checked."""
-        if buf is not self._buf:
-            self._cap = _check_buf(buf, self.NAME + ".read_fifo")
+        overflow). Burst reads of FIFO_R_W; allocates nothing once ``buf`` was checked (the last two
+        buffers are remembered)."""
+        if buf is not self._buf and buf is not self._buf2:
+            _check_buf(buf, self.NAME + ".read_fifo")
+            self._buf2 = self._buf  # the type check allocates: the last two buffers are remembered
             self._buf = buf
+        cap = len(buf) // 3
         n = self._level()
-        if n > self._cap:
-            n = self._cap
+        if n > cap:
+            n = cap
         at = 0
         j = len(self._views) - 1
         fb = self.FRAME_BYTES
@@ -550,8 +552,7 @@ class ReplayIMU:
         self._t0 = time.ticks_ms()
         self._start_ms = 0
         self._slept = False
-        self._buf = None
-        self._cap = 0
+        self._buf = self._buf2 = None
 
     def _clock(self):
         if self.realtime:
@@ -641,16 +642,18 @@ class ReplayIMU:
         """Read up to ``len(buf) // 3`` waiting frames into ``buf`` (``array('h')``, x, y, z
         interleaved); return the frames read. No allocation once ``buf`` was checked (a
         ``.csv`` recording allocates while parsing its lines)."""
-        if buf is not self._buf:
-            self._cap = _check_buf(buf, "ReplayIMU.read_fifo")
+        if buf is not self._buf and buf is not self._buf2:
+            _check_buf(buf, "ReplayIMU.read_fifo")
+            self._buf2 = self._buf  # the type check allocates: the last two buffers are remembered
             self._buf = buf
+        cap = len(buf) // 3
         n = self._level()  # raises before start()
         if not n and not self.realtime and not self._slept:
             self._advance()
             n = self._level()
         self._slept = False
-        if n > self._cap:
-            n = self._cap
+        if n > cap:
+            n = cap
         scratch = self._scratch
         at = 0
         while at < n:
