@@ -195,7 +195,8 @@ class CNN:
 
     def profile(self, x, out_us):
         """Run the model once on ``x`` and write each layer's time in microseconds into
-        ``out_us`` (``array('i')`` of ``n_layers``; the input copy counts to layer 0).
+        ``out_us`` (``array('i')`` of ``n_layers``; the input copy, and the quantization of
+        ``array('B')`` pixels, count to layer 0).
         Returns the predicted class index."""
         if out_us is not self._us:
             if type(out_us) is not array.array or len(out_us) != len(self._plan) or arrays.typecode(out_us) != "i":

@@ -88,7 +88,8 @@ class CNN:
 
     def profile(self, x: array[int] | bytearray, out_us: array[int]) -> int:
         """Run the model once and write each layer's time in microseconds (``time.ticks_us``)
-        into ``out_us`` (``array('i')`` of ``n_layers``; the input copy counts to layer 0).
+        into ``out_us`` (``array('i')`` of ``n_layers``; the input copy, and the quantization of
+        ``array('B')`` pixels, count to layer 0).
         Returns the predicted class index. For benchmarks.
 
         Raises: ``TypeError`` if ``out_us`` is not ``array('i')`` of length ``n_layers``.
