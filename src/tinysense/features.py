@@ -58,7 +58,8 @@ def parse_name(name: str, channels: int):
         return sigs.index(sig), feat
     if feat.startswith("e") and feat.count("_") == 1:
         lo, _, hi = feat[1:].partition("_")
-        if lo.isdigit() and hi.isdigit() and int(lo) < int(hi) <= 32767:
+        # ASCII digits only, as on the device (str.isdigit alone takes other scripts' digits)
+        if lo.isascii() and hi.isascii() and lo.isdigit() and hi.isdigit() and int(lo) < int(hi) <= 32767:
             return sigs.index(sig), (int(lo), int(hi))
     raise ValueError(f"feature {name!r}: unknown feature {feat!r}; expected one of {STATS} "
                      "or e<lo>_<hi> (band energy, integer Hz, lo < hi)")

@@ -152,6 +152,7 @@ def test_layout_names_and_defaults():
     (dict(names=["x_mean", "x_mean"]), "unique"), (dict(names=["x_kurtosis"]), "kurtosis"),
     (dict(names=["q_mean"]), "unknown signal"), (dict(names=["x_e5_2"]), "e<lo>_<hi>"),
     (dict(channels=2, names=["mag_std"]), "mag"),
+    (dict(names=["x_e\u0663_5"]), "e<lo>_<hi>"),  # an Arabic-Indic 3: Python's int() takes it, the device does not
 ])
 def test_layout_errors(kwargs, words):
     args = dict(channels=3, length=128, hop=64, rate=100, names=None)
