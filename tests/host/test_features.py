@@ -10,9 +10,8 @@ import shutil
 import numpy as np
 import pytest
 
-from tinysense import build, unixport
+from tinysense import build, modelfile, unixport
 from tinysense import features as F
-from tinysense import modelfile
 from tinysense.paths import DEVICE_DIR
 
 
