@@ -16,6 +16,10 @@ def test_demo_runs(tmp_path, capsys):
     assert "| tinysense (x64 .mpy) |" in out
     assert (tmp_path / "digits_rf.tsm").is_file()
     assert (tmp_path / "bench_trees.md").is_file()
+    for step in ("[5/8] sound", "[6/8] sensor", "[7/8] motion", "[8/8] vision"):  # the four applications
+        assert step in out, step
+    assert "device == host on" in out  # activity tracker: every replayed window equal to the host's
+    assert "device scores equal LiteRT's on 7/7 images" in out and "10/10 images" in out
 
 
 def test_demo_reports_a_mismatch(tmp_path, capsys, monkeypatch):

@@ -180,7 +180,7 @@ def test_demo_part(tmp_path, capsys):
 
     assert demo.noise_monitor(tmp_path) == 0
     out = capsys.readouterr().out
-    assert "[5/5] sound" in out and "steady seconds: device" in out and "MISMATCH" not in out
+    assert "[5/8] sound" in out and "steady seconds: device" in out and "MISMATCH" not in out
     assert (tmp_path / "scene_levels.csv").is_file() and (tmp_path / "scene_levels.png").is_file()
 
 
