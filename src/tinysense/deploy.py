@@ -446,7 +446,25 @@ def run_from_args(args) -> int:
     if args.timeout is not None and not args.timeout > 0:
         raise ValueError(f"--timeout must be > 0 seconds, not {args.timeout}")
     return _board_errors(run_on_board, args.app, args.port, arch=args.arch, deploy_first=not args.no_deploy,
-                         argv=shlex.split(args.board_args), timeout=args.timeout)
+                         argv=shlex.split(args.board_args), timeout=args.timeout,
+                         extra=[] if args.no_deploy else _trained_files(args))
+
+
+def _trained_files(args) -> list[Path]:
+    """Files an application needs that training makes outside its folder: the activity
+    tracker's model and feature layout from ``tinysense train har`` (``--model-dir``)."""
+    if args.app != "activity_tracker":
+        return []
+    from . import har
+    from .run_activity import DEFAULT_MODEL_DIR
+
+    model_dir = Path(getattr(args, "model_dir", None) or DEFAULT_MODEL_DIR)
+    files = [model_dir / har.MODEL_FILE, model_dir / har.LAYOUT_FILE]
+    missing = [f for f in files if not f.is_file()]
+    if missing:
+        raise ValueError(f"the activity tracker needs {', '.join(f.as_posix() for f in missing)} on the board: "
+                         f"run `tinysense train har --out {model_dir.as_posix()}` first (or give --model-dir)")
+    return files
 
 
 # --------------------------------------------------------------------------- pull

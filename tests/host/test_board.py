@@ -401,3 +401,19 @@ def test_board_without_hashlib_compares_sizes(board, app, capsys):
         assert [i.dest for i in tsdeploy.deploy_to(b, app).copied] == ["numbers.csv"]
         assert len(tsdeploy.deploy_to(b, app, force=True).copied) == 6
     capsys.readouterr()
+
+
+def test_activity_tracker_takes_its_trained_files_to_the_board(board, tmp_path, capsys):
+    """`tinysense run activity_tracker --port` copies model.tsm and features.tsm from --model-dir
+    (training writes them outside the app's folder); without them it says how to make them."""
+    models = tmp_path / "har"
+    code, out, err = tinysense(capsys, "run", "activity_tracker", "--port", board.device, "--model-dir", models)
+    assert code == 2 and "tinysense train har" in err and "model.tsm" in err, out + err
+    models.mkdir()
+    (models / "model.tsm").write_bytes(b"model")  # copied, not read, on the way to the board
+    (models / "features.tsm").write_bytes(b"layout")
+    code, out, err = tinysense(capsys, "run", "activity_tracker", "--port", board.device, "--model-dir", models)
+    assert {"main.py", "model.tsm", "features.tsm"} <= board_files(board.workdir), out + err
+    assert (board.workdir / "model.tsm").read_bytes() == b"model"
+    # main.py on the board read the copied layout and refused it with its own clear message
+    assert "feature layout features.tsm: model file truncated" in out + err, out + err
