@@ -1,5 +1,6 @@
-"""Typecode of an ``array.array``: MicroPython's arrays have no ``typecode`` attribute, yet every
-kernel must refuse a buffer of the wrong type before viper reads it with fixed-width loads."""
+"""Boundary checks shared by the device modules: the typecode of an ``array.array`` (MicroPython's
+arrays have no ``typecode`` attribute, yet every kernel must refuse a buffer of the wrong type
+before viper reads it with fixed-width loads), int16 feature vectors, integer parameters."""
 
 import array
 
@@ -25,3 +26,23 @@ def typecode(a):
     signed = a[0] == -1
     a[0] = keep
     return {1: "bB", 2: "hH", 4: "iI", 8: "qQ"}[size][0 if signed else 1]
+
+
+def check_features(x, n, name="x"):
+    """Refuse ``x`` unless it is ``array('h')`` of ``n`` int16 features (TypeError / ValueError
+    naming ``name``). Allocates a little (the typecode probe): check a buffer once, remember it."""
+    if type(x) is not array.array:
+        raise TypeError("%s must be array('h') of %d int16 features, not %s" % (name, n, type(x).__name__))
+    if len(x) != n:
+        raise ValueError("%s has %d values; the model expects %d features" % (name, len(x), n))
+    if typecode(x) != "h":
+        raise TypeError("%s must be array('h') (int16 features)" % name)
+
+
+def check_int(v, name, lo, hi):
+    """``v`` if it is an int in ``lo..hi``; else TypeError / ValueError naming ``name``."""
+    if type(v) is not int:
+        raise TypeError("%s must be an int, not %s" % (name, type(v).__name__))
+    if v < lo or v > hi:
+        raise ValueError("%s must be %d..%d, not %d" % (name, lo, hi, v))
+    return v

@@ -152,13 +152,7 @@ class KNN:
         self.classes = self._initial
 
     def _check_x(self, x, name="x"):
-        n = self.n_features
-        if type(x) is not array.array:
-            raise TypeError("%s must be array('h') of %d int16 features, not %s" % (name, n, type(x).__name__))
-        if len(x) != n:
-            raise ValueError("%s has %d values; the model expects %d features" % (name, len(x), n))
-        if arrays.typecode(x) != "h":
-            raise TypeError("%s must be array('h') (int16 features)" % name)
+        arrays.check_features(x, self.n_features, name)
         if name == "x":  # the type check allocates: once per buffer
             self._xs[self._turn & 3] = x
             self._turn += 1

@@ -59,12 +59,7 @@ MAX_CHANNELS = 16
 MAX_LENGTH = 4096
 
 
-def _int(v, name, lo, hi):
-    if type(v) is not int:
-        raise TypeError("%s must be an int, not %s" % (name, type(v).__name__))
-    if v < lo or v > hi:
-        raise ValueError("%s must be %d..%d, not %d" % (name, lo, hi, v))
-    return v
+_int = arrays.check_int
 
 
 class Window:
