@@ -301,21 +301,31 @@ def cross_validate(args) -> int:
     return 0
 
 
+def export(name, model, x_tr, x_te, y_te, rng, report, log, what, with_float=True):
+    """Quantize ``model`` to int8 (300 training images drawn with ``rng`` as the representative
+    set), write models/NAME.tflite, log and report the held-out accuracy (float, and int8 on
+    LiteRT's reference kernels) and convert it into models/NAME.tsm."""
+    entry = {"held_out": len(y_te)}
+    float_text = ""
+    if with_float:
+        entry["float_accuracy"] = float(np.mean(np.argmax(model.predict(to_float(x_te), verbose=0), axis=1) == y_te))
+        float_text = f"float {entry['float_accuracy']:.3f}, "
+    tfl = quantize(model, x_tr[rng.choice(len(x_tr), 300, replace=False)])
+    path = MODELS / f"{name}.tflite"
+    path.write_bytes(tfl)
+    entry["int8_accuracy"] = float(np.mean(litert_predict(tfl, x_te) == y_te))
+    entry.update(tflite_bytes=len(tfl), params=int(model.count_params()))
+    log(f"    held-out accuracy ({len(y_te)} {what}): {float_text}int8 (LiteRT) {entry['int8_accuracy']:.3f}; "
+        f"{path.name}: {len(tfl)} bytes")
+    report[name] = entry
+    convert(path, log)
+
+
 def face(args, report, log):
     log("face / no face: skimage lfw_subset, 96x96 frames -> device preprocessing -> 32x32")
     (x_tr, y_tr), (x_te, y_te), test_frames, _ = face_data(args.seed, args.copies)
     model = train(build_cnn(FACE_SIZE, 2), x_tr, y_tr, args.epochs, args.seed, log)
-    float_acc = float(np.mean(np.argmax(model.predict(to_float(x_te), verbose=0), axis=1) == y_te))
-    rng = np.random.default_rng(args.seed)
-    tfl = quantize(model, x_tr[rng.choice(len(x_tr), 300, replace=False)])
-    path = MODELS / "face.tflite"
-    path.write_bytes(tfl)
-    int8_acc = float(np.mean(litert_predict(tfl, x_te) == y_te))
-    log(f"    held-out accuracy ({len(y_te)} images): float {float_acc:.3f}, int8 (LiteRT) {int8_acc:.3f}; "
-        f"{path.name}: {len(tfl)} bytes")
-    report["face"] = {"held_out": len(y_te), "float_accuracy": float_acc, "int8_accuracy": int8_acc,
-                      "tflite_bytes": len(tfl), "params": int(model.count_params())}
-    convert(path, log)
+    export("face", model, x_tr, x_te, y_te, np.random.default_rng(args.seed), report, log, "images")
 
     # replay images: three held-out faces and three non-faces, and the cat
     folder = IMAGES / "faces"
@@ -335,16 +345,7 @@ def digits(args, report, log, rng):
     log("digits: sklearn digits, 32x32 frames -> device preprocessing -> 16x16")
     (x_tr, y_tr), (x_te, y_te), frames_te, labels_te = digit_data(args.seed)
     model = train(build_cnn(DIGIT_SIZE, 10), x_tr, y_tr, max(10, args.epochs // 2), args.seed, log)
-    float_acc = float(np.mean(np.argmax(model.predict(to_float(x_te), verbose=0), axis=1) == y_te))
-    tfl = quantize(model, x_tr[rng.choice(len(x_tr), 300, replace=False)])
-    path = MODELS / "digits.tflite"
-    path.write_bytes(tfl)
-    int8_acc = float(np.mean(litert_predict(tfl, x_te) == y_te))
-    log(f"    held-out accuracy ({len(y_te)} digits): float {float_acc:.3f}, int8 (LiteRT) {int8_acc:.3f}; "
-        f"{path.name}: {len(tfl)} bytes")
-    report["digits"] = {"held_out": len(y_te), "float_accuracy": float_acc, "int8_accuracy": int8_acc,
-                        "tflite_bytes": len(tfl), "params": int(model.count_params())}
-    convert(path, log)
+    export("digits", model, x_tr, x_te, y_te, rng, report, log, "digits")
     folder = IMAGES / "digits"
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.glob("*.pgm"):
@@ -365,14 +366,7 @@ def cnn32(args, report, log, rng):
     x_tr, x_te, y_tr, y_te = train_test_split(x, d.target, test_size=0.25, stratify=d.target,
                                               random_state=args.seed)
     model = train(build_cnn(32, 10, widths=(16, 32, 64)), x_tr, y_tr, 10, args.seed, log)
-    tfl = quantize(model, x_tr[rng.choice(len(x_tr), 300, replace=False)])
-    path = MODELS / "cnn32.tflite"
-    path.write_bytes(tfl)
-    int8_acc = float(np.mean(litert_predict(tfl, x_te) == y_te))
-    log(f"    held-out accuracy ({len(y_te)} digits): int8 (LiteRT) {int8_acc:.3f}; {path.name}: {len(tfl)} bytes")
-    report["cnn32"] = {"held_out": len(y_te), "int8_accuracy": int8_acc, "tflite_bytes": len(tfl),
-                       "params": int(model.count_params())}
-    convert(path, log)
+    export("cnn32", model, x_tr, x_te, y_te, rng, report, log, "digits", with_float=False)
 
 
 if __name__ == "__main__":
