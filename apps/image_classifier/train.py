@@ -184,27 +184,12 @@ def quantize(model, x_rep: np.ndarray) -> bytes:
 
 
 def litert_predict(tflite: bytes, x_u8: np.ndarray) -> np.ndarray:
-    """Class indices from LiteRT's reference kernels for uint8 images (quantized as the device's
-    ``quantize_input`` table does: pixel / 255 -> int8, rounded half away from zero)."""
-    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+    """Class indices from LiteRT's reference kernels for uint8 images, quantized as the device's
+    ``quantize_input`` table does (``tinysense.run_image.LiteRT``): the largest logit."""
+    from tinysense.run_image import LiteRT
 
-    it = Interpreter(model_content=tflite, experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
-    it.allocate_tensors()
-    inp, out = it.get_input_details()[0], it.get_output_details()[0]
-    scale, zp = inp["quantization"]
-    pred = []
-    for img in x_u8:
-        q = quantize_pixels(img, scale, zp)
-        it.set_tensor(inp["index"], q[None, ..., None])
-        it.invoke()
-        pred.append(int(np.argmax(it.get_tensor(out["index"])[0])))
-    return np.array(pred)
-
-
-def quantize_pixels(img: np.ndarray, scale: float, zp: int) -> np.ndarray:
-    v = np.asarray(img, dtype=np.float64) / 255.0 / scale
-    r = np.sign(v) * np.floor(np.abs(v) + 0.5)
-    return np.clip(r + zp, -128, 127).astype(np.int8)
+    rt = LiteRT(tflite)
+    return np.array([int(np.argmax(rt.logits(img))) for img in x_u8])
 
 
 def write_pgm(path: Path, img: np.ndarray) -> None:

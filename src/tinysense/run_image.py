@@ -57,10 +57,13 @@ class LiteRT:
     """A ``.tflite`` model on LiteRT's reference kernels (the bit-exact ground truth), giving the
     int8 tensor that feeds the final SOFTMAX (the device's ``scores``) for uint8 images."""
 
-    def __init__(self, tflite_path):
+    def __init__(self, tflite):
+        """``tflite``: the model's path, or its bytes."""
         from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-        self.it = it = Interpreter(model_path=str(tflite_path), experimental_preserve_all_tensors=True,
+        source = {"model_content": bytes(tflite)} if isinstance(tflite, (bytes, bytearray)) else \
+            {"model_path": str(tflite)}
+        self.it = it = Interpreter(**source, experimental_preserve_all_tensors=True,
                                    experimental_op_resolver_type=OpResolverType.BUILTIN_REF)
         it.allocate_tensors()
         self.inp = it.get_input_details()[0]
